@@ -9,7 +9,7 @@ process.chdir(root);
 
 function entries() {
   const list = [];
-  for (const name of readdirSync("plugins").sort()) {
+  for (const name of existsSync("plugins") ? readdirSync("plugins").sort() : []) {
     const entry = join("plugins", name, "index.ts");
     if (existsSync(entry)) list.push({ name, entry, out: "build" });
   }

@@ -1,0 +1,59 @@
+/**
+ * Every callback the host calls, each a hop into the runtime. A plugin's index.ts starts with
+ * `export * from "../../shared/abi/exports";` so these become the module's exports, markers first:
+ * Higress takes the first known marker (0.2.100), plain Envoy skips it and uses 0.2.1.
+ */
+import * as dispatch from "../runtime/dispatch";
+import { allocate } from "./memory";
+// The build routes `abort` here (--use abort=shared/abi/abort/onAbort).
+import "./abort";
+
+export function proxy_abi_version_0_2_100(): void {}
+export function proxy_abi_version_0_2_1(): void {}
+
+export function proxy_on_memory_allocate(size: u32): usize {
+  return allocate(size);
+}
+
+export function proxy_on_context_create(contextId: u32, parentId: u32): void {
+  dispatch.onContextCreate(contextId, parentId);
+}
+export function proxy_on_vm_start(rootId: u32, vmConfigSize: u32): bool {
+  return dispatch.onVmStart(rootId, vmConfigSize);
+}
+export function proxy_on_configure(rootId: u32, configSize: u32): bool {
+  return dispatch.onConfigure(rootId, configSize);
+}
+export function proxy_on_tick(rootId: u32): void {
+  dispatch.onTick(rootId);
+}
+export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOfStream: bool): u32 {
+  return dispatch.onRequestHeaders(contextId, headerCount, endOfStream);
+}
+export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: bool): u32 {
+  return dispatch.onRequestBody(contextId, bodySize, endOfStream);
+}
+export function proxy_on_request_trailers(contextId: u32, trailerCount: u32): u32 {
+  return dispatch.onRequestTrailers(contextId, trailerCount);
+}
+export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: bool): u32 {
+  return dispatch.onResponseHeaders(contextId, headerCount, endOfStream);
+}
+export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: bool): u32 {
+  return dispatch.onResponseBody(contextId, bodySize, endOfStream);
+}
+export function proxy_on_response_trailers(contextId: u32, trailerCount: u32): u32 {
+  return dispatch.onResponseTrailers(contextId, trailerCount);
+}
+export function proxy_on_log(contextId: u32): void {
+  dispatch.onLog(contextId);
+}
+export function proxy_on_done(contextId: u32): bool {
+  return dispatch.onDone(contextId);
+}
+export function proxy_on_delete(contextId: u32): void {
+  dispatch.onDelete(contextId);
+}
+export function proxy_on_redis_call_response(rootId: u32, token: u32, status: u32, responseSize: u32): void {
+  dispatch.onRedisCallResponse(rootId, token, status, responseSize);
+}

@@ -1,0 +1,192 @@
+/**
+ * One typed wrapper per host call. Wrappers never trap: NotFound and Empty become null, other
+ * statuses are returned to the caller. Pointer 0 from the host means an empty value.
+ */
+import * as imports from "./imports";
+import { Status, LogLevel, MapType, BufferType, StreamType, MetricType } from "./enums";
+import { adopt, release } from "./memory";
+
+// Out-parameter slots: [data pointer, size] for blobs, or one u32/u64 value.
+const slots = memory.data(16);
+
+function takeBlob(status: u32): ArrayBuffer | null {
+  const ptr = load<usize>(slots);
+  const size = load<u32>(slots + 4);
+  if (status != Status.Ok) {
+    release(ptr);
+    return null;
+  }
+  return adopt(ptr, size);
+}
+
+function resetSlots(): void {
+  store<u64>(slots, 0);
+  store<u64>(slots + 8, 0);
+}
+
+/** Last status returned by a wrapper that yields null, to tell NotFound from other failures. */
+export let lastStatus: u32 = Status.Ok;
+
+export function log(level: LogLevel, message: string): Status {
+  const bytes = String.UTF8.encode(message);
+  return <Status>imports.proxy_log(level, changetype<usize>(bytes), bytes.byteLength);
+}
+
+/** Envoy's current log level (6 = off); Info when the host does not say. */
+export function getLogLevel(): LogLevel {
+  resetSlots();
+  if (imports.proxy_get_log_level(slots) != Status.Ok) return LogLevel.Info;
+  return <LogLevel>load<u32>(slots);
+}
+
+export function getCurrentTimeNanoseconds(): u64 {
+  resetSlots();
+  imports.proxy_get_current_time_nanoseconds(slots);
+  return load<u64>(slots);
+}
+
+export function setTickPeriodMilliseconds(period: u32): Status {
+  return <Status>imports.proxy_set_tick_period_milliseconds(period);
+}
+
+/** Bytes [start, start+maxSize) of a buffer; null when the buffer is not available. Empty → empty buffer. */
+export function getBufferBytes(bufferType: BufferType, start: u32, maxSize: u32): ArrayBuffer | null {
+  resetSlots();
+  const status = imports.proxy_get_buffer_bytes(bufferType, start, maxSize, slots, slots + 4);
+  lastStatus = status;
+  return takeBlob(status);
+}
+
+/** Size of a buffer, or -1 when it is not available. */
+export function getBufferSize(bufferType: BufferType): i64 {
+  resetSlots();
+  const status = imports.proxy_get_buffer_status(bufferType, slots, slots + 4);
+  lastStatus = status;
+  if (status != Status.Ok) return -1;
+  return <i64>load<u32>(slots);
+}
+
+export function setBufferBytes(bufferType: BufferType, start: u32, size: u32, data: ArrayBuffer): Status {
+  return <Status>imports.proxy_set_buffer_bytes(bufferType, start, size, changetype<usize>(data), data.byteLength);
+}
+
+/** First value of a header; null when absent (NotFound) or when the map is not available. */
+export function getHeaderMapValue(mapType: MapType, name: string): ArrayBuffer | null {
+  const key = String.UTF8.encode(name);
+  resetSlots();
+  const status = imports.proxy_get_header_map_value(mapType, changetype<usize>(key), key.byteLength, slots, slots + 4);
+  lastStatus = status;
+  return takeBlob(status);
+}
+
+/** The serialised pairs of a map (empty when unavailable, as Envoy answers). */
+export function getHeaderMapPairs(mapType: MapType): ArrayBuffer {
+  resetSlots();
+  const status = imports.proxy_get_header_map_pairs(mapType, slots, slots + 4);
+  lastStatus = status;
+  const blob = takeBlob(status);
+  return blob === null ? new ArrayBuffer(0) : blob;
+}
+
+export function setHeaderMapPairs(mapType: MapType, pairs: ArrayBuffer): Status {
+  return <Status>imports.proxy_set_header_map_pairs(mapType, changetype<usize>(pairs), pairs.byteLength);
+}
+
+export function addHeaderMapValue(mapType: MapType, name: string, value: string): Status {
+  const key = String.UTF8.encode(name);
+  const val = String.UTF8.encode(value);
+  return <Status>imports.proxy_add_header_map_value(mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength);
+}
+
+export function replaceHeaderMapValue(mapType: MapType, name: string, value: string): Status {
+  const key = String.UTF8.encode(name);
+  const val = String.UTF8.encode(value);
+  return <Status>imports.proxy_replace_header_map_value(mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength);
+}
+
+export function removeHeaderMapValue(mapType: MapType, name: string): Status {
+  const key = String.UTF8.encode(name);
+  return <Status>imports.proxy_remove_header_map_value(mapType, changetype<usize>(key), key.byteLength);
+}
+
+/** Property value for a NUL-joined path; null when unknown. */
+export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
+  resetSlots();
+  const status = imports.proxy_get_property(changetype<usize>(path), path.byteLength, slots, slots + 4);
+  lastStatus = status;
+  return takeBlob(status);
+}
+
+export function setProperty(path: ArrayBuffer, value: ArrayBuffer): Status {
+  return <Status>imports.proxy_set_property(changetype<usize>(path), path.byteLength, changetype<usize>(value), value.byteLength);
+}
+
+/** Runs after the current callback returns (Envoy defers it). */
+export function continueStream(streamType: StreamType): Status {
+  return <Status>imports.proxy_continue_stream(streamType);
+}
+
+export function closeStream(streamType: StreamType): Status {
+  return <Status>imports.proxy_close_stream(streamType);
+}
+
+/** Sent after the current callback returns; a second call on one stream gets BadArgument. */
+export function sendLocalResponse(statusCode: u32, details: string, body: ArrayBuffer, headers: ArrayBuffer): Status {
+  const detailBytes = String.UTF8.encode(details);
+  return <Status>imports.proxy_send_local_response(
+    statusCode,
+    changetype<usize>(detailBytes), detailBytes.byteLength,
+    changetype<usize>(body), body.byteLength,
+    changetype<usize>(headers), headers.byteLength,
+    -1,
+  );
+}
+
+/** BadArgument when the context is unknown or already deleted. */
+export function setEffectiveContext(contextId: u32): Status {
+  return <Status>imports.proxy_set_effective_context(contextId);
+}
+
+export function done(): Status {
+  return <Status>imports.proxy_done();
+}
+
+/** The metric id, or 0 when the host refused. */
+export function defineMetric(metricType: MetricType, name: string): u32 {
+  const bytes = String.UTF8.encode(name);
+  resetSlots();
+  if (imports.proxy_define_metric(metricType, changetype<usize>(bytes), bytes.byteLength, slots) != Status.Ok) return 0;
+  return load<u32>(slots);
+}
+
+export function incrementMetric(metricId: u32, offset: i64): Status {
+  return <Status>imports.proxy_increment_metric(metricId, offset);
+}
+
+export function recordMetric(metricId: u32, value: u64): Status {
+  return <Status>imports.proxy_record_metric(metricId, value);
+}
+
+export function getMetric(metricId: u32): u64 {
+  resetSlots();
+  if (imports.proxy_get_metric(metricId, slots) != Status.Ok) return 0;
+  return load<u64>(slots);
+}
+
+/** Higress only. `cluster` may carry "?db=N". */
+export function redisInit(cluster: string, username: string, password: string, timeoutMs: u32): Status {
+  const c = String.UTF8.encode(cluster);
+  const u = String.UTF8.encode(username);
+  const p = String.UTF8.encode(password);
+  return <Status>imports.proxy_redis_init(changetype<usize>(c), c.byteLength, changetype<usize>(u), u.byteLength, changetype<usize>(p), p.byteLength, timeoutMs);
+}
+
+/** Higress only. Returns the token, or 0 when the call was not dispatched (see lastStatus). */
+export function redisCall(cluster: string, query: ArrayBuffer): u32 {
+  const c = String.UTF8.encode(cluster);
+  resetSlots();
+  const status = imports.proxy_redis_call(changetype<usize>(c), c.byteLength, changetype<usize>(query), query.byteLength, slots);
+  lastStatus = status;
+  if (status != Status.Ok) return 0;
+  return load<u32>(slots);
+}

@@ -1,0 +1,15 @@
+/** What a plugin needs from the runtime; plugins import this, never shared/abi/imports. */
+export { Status, HeaderAction, DataAction, TrailersAction, LogLevel, MetricType, RedisStatus } from "./abi/enums";
+export { RootContext, HttpContext } from "./runtime/context";
+export { setRootContextFactory } from "./runtime/registry";
+export {
+  Header,
+  getRequestHeader, getRequestHeaders, setRequestHeader, addRequestHeader, removeRequestHeader,
+  getResponseHeader, getResponseHeaders, setResponseHeader, addResponseHeader, removeResponseHeader,
+  getRequestBody, setRequestBody, getResponseBody, setResponseBody,
+  sendLocalResponse, continueRequest, continueResponse,
+} from "./runtime/http";
+export { getProperty, getPropertyString, setProperty } from "./runtime/properties";
+export { logEnabled, logTrace, logDebug, logInfo, logWarn, logError, logCritical } from "./runtime/log";
+export { defineMetric, incrementMetric, recordMetric, getMetric, counter, nowNanos, setTickPeriod } from "./runtime/metrics";
+export { RedisCallback, redisInit, redisCall } from "./runtime/redis-calls";

@@ -1,0 +1,76 @@
+/** Header, body, local-reply and stream-control helpers for the HTTP context in progress. */
+import { Status, MapType, BufferType, StreamType } from "../abi/enums";
+import { Header, serializeHeaders, deserializeHeaders } from "../abi/serde";
+import * as host from "../abi/hostcalls";
+
+export { Header };
+
+const EMPTY = new ArrayBuffer(0);
+
+function headerValue(map: MapType, name: string): string | null {
+  const value = host.getHeaderMapValue(map, name);
+  return value === null ? null : String.UTF8.decode(value);
+}
+
+/** First value of a request header, or null; only while request headers are available. */
+export function getRequestHeader(name: string): string | null {
+  return headerValue(MapType.RequestHeaders, name);
+}
+export function getRequestHeaders(): Array<Header> {
+  return deserializeHeaders(host.getHeaderMapPairs(MapType.RequestHeaders));
+}
+/** Replaces every value of the header with one. */
+export function setRequestHeader(name: string, value: string): Status {
+  return host.replaceHeaderMapValue(MapType.RequestHeaders, name, value);
+}
+export function addRequestHeader(name: string, value: string): Status {
+  return host.addHeaderMapValue(MapType.RequestHeaders, name, value);
+}
+export function removeRequestHeader(name: string): Status {
+  return host.removeHeaderMapValue(MapType.RequestHeaders, name);
+}
+
+export function getResponseHeader(name: string): string | null {
+  return headerValue(MapType.ResponseHeaders, name);
+}
+export function getResponseHeaders(): Array<Header> {
+  return deserializeHeaders(host.getHeaderMapPairs(MapType.ResponseHeaders));
+}
+export function setResponseHeader(name: string, value: string): Status {
+  return host.replaceHeaderMapValue(MapType.ResponseHeaders, name, value);
+}
+export function addResponseHeader(name: string, value: string): Status {
+  return host.addHeaderMapValue(MapType.ResponseHeaders, name, value);
+}
+export function removeResponseHeader(name: string): Status {
+  return host.removeHeaderMapValue(MapType.ResponseHeaders, name);
+}
+
+/** Body bytes seen by the body callback in progress; null when there is no body to read. */
+export function getRequestBody(start: u32, length: u32): ArrayBuffer | null {
+  return host.getBufferBytes(BufferType.HttpRequestBody, start, length);
+}
+/** start 0 replaces a prefix of `size` bytes; start ≥ length appends (Envoy's rules). */
+export function setRequestBody(start: u32, size: u32, data: ArrayBuffer): Status {
+  return host.setBufferBytes(BufferType.HttpRequestBody, start, size, data);
+}
+export function getResponseBody(start: u32, length: u32): ArrayBuffer | null {
+  return host.getBufferBytes(BufferType.HttpResponseBody, start, length);
+}
+export function setResponseBody(start: u32, size: u32, data: ArrayBuffer): Status {
+  return host.setBufferBytes(BufferType.HttpResponseBody, start, size, data);
+}
+
+/** Answers the request locally once the callback returns; only the first call per stream counts. */
+export function sendLocalResponse(status: u32, details: string, body: ArrayBuffer | null, headers: Array<Header> | null): Status {
+  const pairs = headers === null || headers.length == 0 ? EMPTY : serializeHeaders(headers);
+  return host.sendLocalResponse(status, details, body === null ? EMPTY : body, pairs);
+}
+
+/** Resumes a paused request after the callback returns; edit headers before calling it. */
+export function continueRequest(): Status {
+  return host.continueStream(StreamType.Request);
+}
+export function continueResponse(): Status {
+  return host.continueStream(StreamType.Response);
+}

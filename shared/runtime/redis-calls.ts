@@ -1,0 +1,52 @@
+/**
+ * Routing of Higress Redis replies: the host answers on the root id, so each token remembers the
+ * stream that asked, and the reply is delivered only while that stream still lives.
+ */
+import { Status, BufferType, RedisStatus } from "../abi/enums";
+import * as host from "../abi/hostcalls";
+import { currentContextId, enter, isStream, getRoot } from "./registry";
+import { logDebug } from "./log";
+
+/** Receives the raw RESP bytes of exactly one reply (null on a network error or timeout). */
+export abstract class RedisCallback {
+  abstract onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void;
+}
+
+class PendingCall {
+  constructor(public contextId: u32, public callback: RedisCallback) {}
+}
+
+const pending = new Map<u32, PendingCall>();
+
+/** Configures the cluster's client (credentials, operation timeout); no network I/O. */
+export function redisInit(cluster: string, username: string, password: string, timeoutMs: u32): Status {
+  return host.redisInit(cluster, username, password, timeoutMs);
+}
+
+/** Sends one RESP command; on Ok the callback runs later, exactly once, unless its stream is gone. */
+export function redisCall(cluster: string, query: ArrayBuffer, callback: RedisCallback): Status {
+  const token = host.redisCall(cluster, query);
+  if (token == 0) return <Status>host.lastStatus;
+  pending.set(token, new PendingCall(currentContextId, callback));
+  return Status.Ok;
+}
+
+/** Dispatches proxy_on_redis_call_response; called with the root id the host delivered on. */
+export function deliverRedisReply(token: u32, status: u32, size: u32): void {
+  if (!pending.has(token)) return;
+  const call = pending.get(token);
+  pending.delete(token);
+  if (isStream(call.contextId)) {
+    if (host.setEffectiveContext(call.contextId) != Status.Ok) {
+      logDebug("redis reply dropped: its stream is gone");
+      return;
+    }
+  } else if (getRoot(call.contextId) === null) {
+    return;
+  }
+  // Calls made from inside the callback belong to the same stream.
+  enter(call.contextId);
+  let reply: ArrayBuffer | null = null;
+  if (status == RedisStatus.Ok && size > 0) reply = host.getBufferBytes(BufferType.RedisCallResponse, 0, size);
+  call.callback.onRedisReply(status == RedisStatus.Ok ? RedisStatus.Ok : RedisStatus.NetworkError, reply);
+}

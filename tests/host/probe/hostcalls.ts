@@ -1,0 +1,268 @@
+/**
+ * Host conformance probe: the request header `x-test-operation` picks what it does, so a failing
+ * plugin test never leaves "host or plugin?" open (Kong's hostcalls filter does the same).
+ * Results are reported through local replies and response headers the test reads.
+ */
+export * from "../../../shared/abi/exports";
+import {
+  RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, Status, RedisStatus, MetricType,
+  Header, getRequestHeader, getRequestHeaders, setRequestHeader, addRequestHeader, removeRequestHeader,
+  getRequestBody, setRequestBody, getResponseBody, setResponseBody, setResponseHeader,
+  sendLocalResponse, continueRequest, getPropertyString, getProperty, setProperty,
+  logInfo, logWarn, defineMetric, incrementMetric, recordMetric, getMetric, counter,
+  RedisCallback, redisInit, redisCall,
+} from "../../../shared/index";
+import * as host from "../../../shared/abi/hostcalls";
+import { MapType } from "../../../shared/abi/enums";
+
+let redisCluster = "";
+
+class ProbeRoot extends RootContext {
+  onConfigure(configuration: ArrayBuffer | null): bool {
+    const text = configuration === null ? "" : String.UTF8.decode(configuration);
+    if (text.includes("reject-config")) {
+      logWarn("probe: configuration rejected on request");
+      return false;
+    }
+    if (text.includes("trap-config")) unreachable();
+    const at = text.indexOf("redis:");
+    if (at >= 0) {
+      const end = text.indexOf('"', at);
+      redisCluster = text.slice(at + 6, end < 0 ? text.length : end);
+      redisInit(redisCluster, "", "", 1000);
+    }
+    logInfo("probe configured");
+    return true;
+  }
+  newHttpContext(id: u32): HttpContext {
+    return new ProbeStream(id, this);
+  }
+}
+
+function text(body: string): ArrayBuffer {
+  return String.UTF8.encode(body);
+}
+
+function reply(status: u32, body: string): void {
+  sendLocalResponse(status, "probe", text(body), null);
+}
+
+/** Answers a paused request with the raw Redis reply once it arrives. */
+class RedisReply extends RedisCallback {
+  constructor(private resume: bool) {
+    super();
+  }
+  onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void {
+    if (this.resume) {
+      setRequestHeader("x-redis-status", status.toString());
+      continueRequest();
+      return;
+    }
+    const body = reply === null ? "" : String.UTF8.decode(reply);
+    sendLocalResponse(status == RedisStatus.Ok ? 200 : 503, "probe_redis", text(body), [new Header("x-redis-status", status.toString())]);
+  }
+}
+
+class ProbeStream extends HttpContext {
+  operation: string = "";
+  log: string = "";
+
+  onRequestHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
+    const op = getRequestHeader("x-test-operation");
+    this.operation = op === null ? "" : op;
+    const arg = getRequestHeader("x-test-arg");
+    const argument = arg === null ? "" : arg;
+    const o = this.operation;
+    if (o == "local-reply") {
+      sendLocalResponse(403, "probe denied", text("denied"), [new Header("x-probe", "1"), new Header("x-probe", "2")]);
+      return HeaderAction.Continue;
+    }
+    if (o == "local-reply-empty") {
+      sendLocalResponse(204, "probe", null, null);
+      return HeaderAction.Continue;
+    }
+    if (o == "local-reply-typed") {
+      sendLocalResponse(200, "probe", text("{}"), [new Header("content-type", "application/json")]);
+      return HeaderAction.Continue;
+    }
+    if (o == "double-reply") {
+      sendLocalResponse(401, "first", text("first"), null);
+      const second = sendLocalResponse(402, "second", text("second"), null);
+      logInfo("second local reply status " + second.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "return") return <HeaderAction>(<u32>parseInt(argument));
+    if (o == "continue-now") {
+      continueRequest();
+      return HeaderAction.StopIteration;
+    }
+    if (o == "edit-headers") {
+      setRequestHeader("x-replaced", "one");
+      addRequestHeader("x-added", "a");
+      addRequestHeader("x-added", "b");
+      removeRequestHeader("x-remove-me");
+      return HeaderAction.Continue;
+    }
+    if (o == "read-header") {
+      const value = host.getHeaderMapValue(MapType.RequestHeaders, argument);
+      const status = host.lastStatus;
+      reply(200, "status=" + status.toString() + " value=" + (value === null ? "null" : String.UTF8.decode(value)) + " count=" + headerCount.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "pairs") {
+      const all = getRequestHeaders();
+      let out = "";
+      for (let i = 0; i < all.length; i++) out += all[i].name + "=" + all[i].value + "\n";
+      reply(200, out);
+      return HeaderAction.Continue;
+    }
+    if (o == "property") {
+      const parts = argument.split(".");
+      const value = getPropertyString(parts);
+      reply(200, value === null ? "status=" + host.lastStatus.toString() : "value=" + value);
+      return HeaderAction.Continue;
+    }
+    if (o == "property-int") {
+      const value = getProperty(argument.split("."));
+      let out = "null";
+      if (value !== null && value.byteLength == 8) out = load<i64>(changetype<usize>(value)).toString();
+      reply(200, "value=" + out + " size=" + (value === null ? "0" : value.byteLength.toString()));
+      return HeaderAction.Continue;
+    }
+    if (o == "property-dotted") {
+      const value = getPropertyString([argument]);
+      reply(200, value === null ? "status=" + host.lastStatus.toString() : "value=" + value);
+      return HeaderAction.Continue;
+    }
+    if (o == "set-property") {
+      setProperty(["probe_key"], text("probe_value"));
+      const value = getPropertyString(["probe_key"]);
+      reply(200, value === null ? "null" : value);
+      return HeaderAction.Continue;
+    }
+    if (o == "body-in-headers") {
+      const body = getRequestBody(0, 0xffffffff);
+      reply(200, "body=" + (body === null ? "null" : body.byteLength.toString()) + " status=" + host.lastStatus.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "metrics") {
+      const c = defineMetric(MetricType.Counter, "probe.requests");
+      const g = defineMetric(MetricType.Gauge, "probe.gauge");
+      const h = defineMetric(MetricType.Histogram, "probe.histogram");
+      const zero = incrementMetric(c, 0);
+      incrementMetric(c, 2);
+      recordMetric(c, 3);
+      recordMetric(g, 7);
+      const histogramGet = host.getMetric(h);
+      const unknown = incrementMetric(999, 1);
+      counter("probe.cached");
+      incrementMetric(counter("probe.cached"), 1);
+      reply(200, "ids=" + c.toString() + "," + g.toString() + "," + h.toString() + " zero=" + zero.toString() + " counter=" + getMetric(c).toString() + " hist=" + histogramGet.toString() + " unknown=" + unknown.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "log-level") {
+      const status = host.log(6, "level six");
+      reply(200, "level=" + host.getLogLevel().toString() + " six=" + status.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "trap") unreachable();
+    if (o == "read-config") {
+      const config = host.getBufferBytes(7, 0, 0xffffffff);
+      const vmConfig = host.getBufferBytes(6, 0, 0xffffffff);
+      reply(200, "plugin=" + (config === null ? "null" : "bytes") + " status=" + host.lastStatus.toString() + " vm=" + (vmConfig === null ? "null" : "bytes"));
+      return HeaderAction.Continue;
+    }
+    if (o == "redis-buffer") {
+      const buffer = host.getBufferBytes(9, 0, 0xffffffff);
+      reply(200, "redis=" + (buffer === null ? "null" : buffer.byteLength.toString()));
+      return HeaderAction.Continue;
+    }
+    if (o == "effective-unknown") {
+      reply(200, "status=" + host.setEffectiveContext(99999).toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "redis-get" || o == "redis-raw") {
+      const query = o == "redis-get" ? "*2\r\n$3\r\nGET\r\n$" + String.UTF8.byteLength(argument).toString() + "\r\n" + argument + "\r\n" : argument.replaceAll("\\r\\n", "\r\n");
+      const status = redisCall(redisCluster, text(query), new RedisReply(false));
+      if (status != Status.Ok) {
+        reply(500, "dispatch=" + status.toString());
+        return HeaderAction.Continue;
+      }
+      return HeaderAction.StopIteration;
+    }
+    if (o == "redis-continue") {
+      const status = redisCall(redisCluster, text("*1\r\n$4\r\nPING\r\n"), new RedisReply(true));
+      if (status != Status.Ok) reply(500, "dispatch=" + status.toString());
+      return HeaderAction.StopIteration;
+    }
+    if (o == "redis-unknown-cluster") {
+      const status = redisCall("no-such-cluster", text("*1\r\n$4\r\nPING\r\n"), new RedisReply(false));
+      reply(200, "dispatch=" + status.toString());
+      return HeaderAction.Continue;
+    }
+    return HeaderAction.Continue;
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
+    this.log += "body(" + bodySize.toString() + "," + (endOfStream ? "eos" : "more") + ")";
+    const o = this.operation;
+    if (o == "buffer-body") {
+      if (!endOfStream) return DataAction.StopIterationAndBuffer;
+      const body = getRequestBody(0, bodySize);
+      setRequestBody(0, 0xffffffff, text("seen:" + (body === null ? "" : String.UTF8.decode(body))));
+      return DataAction.Continue;
+    }
+    if (o == "body-edit") {
+      setRequestBody(0, 0, text("<"));
+      setRequestBody(0xffffffff, 0, text(">"));
+      return DataAction.Continue;
+    }
+    if (o == "body-mid") {
+      const status = setRequestBody(1, 0, text("x"));
+      if (status != Status.Ok) setRequestBody(0xffffffff, 0, text("[mid=" + status.toString() + "]"));
+      return DataAction.Continue;
+    }
+    if (o == "drop-body") return DataAction.StopIterationNoBuffer;
+    if (o == "read-in-body") {
+      host.getHeaderMapValue(MapType.RequestHeaders, ":path");
+      setRequestBody(0xffffffff, 0, text("[status=" + host.lastStatus.toString() + "]"));
+      return DataAction.Continue;
+    }
+    if (o == "body-trap") unreachable();
+    return DataAction.Continue;
+  }
+
+  onResponseHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
+    setResponseHeader("x-probe-seen", this.log == "" ? "none" : this.log);
+    host.getHeaderMapValue(MapType.RequestHeaders, ":path");
+    setResponseHeader("x-request-header-status", host.lastStatus.toString());
+    if (this.operation == "respond-in-response") {
+      sendLocalResponse(418, "probe", text("teapot"), null);
+    }
+    return HeaderAction.Continue;
+  }
+
+  onResponseBody(bodySize: u32, endOfStream: bool): DataAction {
+    if (this.operation == "response-upper") {
+      const body = getResponseBody(0, bodySize);
+      if (body !== null) setResponseBody(0, 0xffffffff, text(String.UTF8.decode(body).toUpperCase()));
+    }
+    return DataAction.Continue;
+  }
+
+  onLog(): void {
+    const path = getRequestHeader(":path");
+    const write = setRequestHeader("x-in-log", "1");
+    logInfo("probe log path=" + (path === null ? "null" : path) + " write=" + write.toString() + " op=" + this.operation);
+  }
+
+  onDone(): void {
+    logInfo("probe done " + this.id.toString());
+  }
+
+  onDelete(): void {
+    logInfo("probe delete " + this.id.toString());
+  }
+}
+
+setRootContextFactory((id: u32): RootContext => new ProbeRoot(id));
