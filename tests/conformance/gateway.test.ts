@@ -1,0 +1,117 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import OpenAI from "openai";
+import { startGateway, type Gateway } from "../host/gateway.ts";
+import { parseGatewayConfig, domainMatches } from "../host/gateway-config.ts";
+import { startUpstream, type Upstream } from "../support/upstream.ts";
+import { request } from "../support/net.ts";
+import { probeWasm } from "../support/paths.ts";
+
+let upstream: Upstream;
+let gateway: Gateway;
+
+before(async () => {
+  upstream = await startUpstream({ chunkSize: 16, chunkDelayMs: 1 });
+  gateway = await startGateway({
+    clusters: { llm: { url: upstream.url } },
+    routes: [
+      { name: "api", domains: ["*.example.com"], prefix: "/v1/", cluster: "llm", cluster_name: "outbound|443||llm.dns" },
+      { name: "other", domains: ["*"], prefix: "/other", cluster: "llm" },
+      { name: "local", domains: ["127.0.0.1"], prefix: "/v1/", cluster: "llm" },
+    ],
+    plugins: [{ name: "probe", wasm: probeWasm("hostcalls"), config: {} }],
+  });
+});
+after(async () => {
+  await gateway.close();
+  await upstream.close();
+});
+
+test("routes by domain wildcard with a port in Host and shows route_name and cluster_name to plugins", async () => {
+  const res = await request(`${gateway.url}/v1/x`, { headers: [["host", "api.example.com:8080"], ["x-test-operation", "property"], ["x-test-arg", "route_name"]] });
+  assert.equal(res.status, 200);
+  assert.equal(res.body, "value=api");
+  const cluster = await request(`${gateway.url}/v1/x`, { headers: [["host", "api.example.com"], ["x-test-operation", "property"], ["x-test-arg", "cluster_name"]] });
+  assert.equal(cluster.body, "value=outbound|443||llm.dns");
+});
+
+test("a request matching no route gets Envoy's 404 and route_name is absent", async () => {
+  const res = await request(`${gateway.url}/nothing`, { headers: [["host", "other.test"]] });
+  assert.equal(res.status, 404);
+  const probe = await request(`${gateway.url}/nothing`, { headers: [["host", "other.test"], ["x-test-operation", "property"], ["x-test-arg", "route_name"]] });
+  assert.equal(probe.body, "status=1");
+});
+
+test("forwards headers and body to the upstream and streams the answer back", async () => {
+  const res = await request(`${gateway.url}/v1/chat/completions`, { headers: [["host", "a.example.com"], ["content-type", "application/json"]], body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hello there" }] }) });
+  assert.equal(res.status, 200);
+  assert.equal(JSON.parse(res.body).usage.prompt_tokens, 2);
+  const seen = upstream.requests.at(-1)!;
+  assert.equal(seen.headers["x-forwarded-proto"], "http");
+  assert.ok(seen.headers["x-request-id"]);
+});
+
+test("the official openai client streams through the gateway", async () => {
+  const client = new OpenAI({ apiKey: "sk-test", baseURL: `${gateway.url}/v1` });
+  const stream = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } });
+  let text = "";
+  let usage = 0;
+  for await (const chunk of stream) {
+    text += chunk.choices[0]?.delta?.content ?? "";
+    usage = chunk.usage?.total_tokens ?? usage;
+  }
+  assert.match(text, /^I am a test model/);
+  assert.equal(usage, 13);
+});
+
+test("the client receives the first chunk before the upstream sends the last", async () => {
+  const slow = await startUpstream({ chunkSize: 32, chunkDelayMs: 40 });
+  const gw = await startGateway({ clusters: { llm: { url: slow.url } }, routes: [{ name: "r", prefix: "/", cluster: "llm" }], plugins: [] });
+  try {
+    const firstAt = await new Promise<number>((resolve, reject) => {
+      const started = Date.now();
+      const req = http.request(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+        res.once("data", () => resolve(Date.now() - started));
+        res.resume();
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "x" }] }));
+    });
+    assert.ok(firstAt < 400, `first chunk after ${firstAt} ms`);
+  } finally {
+    await gw.close();
+    await slow.close();
+  }
+});
+
+test("upstream down gives 503 with Envoy's text", async () => {
+  const gw = await startGateway({ clusters: { llm: { url: "http://127.0.0.1:1" } }, routes: [{ name: "r", prefix: "/", cluster: "llm" }], plugins: [] });
+  try {
+    const res = await request(`${gw.url}/x`);
+    assert.equal(res.status, 503);
+    assert.match(res.body, /^upstream connect error or disconnect\/reset before headers/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test("plugin metrics appear in Prometheus text on the admin listener", async () => {
+  await request(`${gateway.url}/v1/m`, { headers: [["host", "a.example.com"], ["x-test-operation", "metrics"]] });
+  const res = await request(`${gateway.adminUrl}/stats/prometheus`);
+  assert.match(res.body, /# TYPE envoy_wasmcustom_probe_requests counter\nenvoy_wasmcustom_probe_requests\{\} 5\n/);
+});
+
+test("config errors name the field", () => {
+  assert.throws(() => parseGatewayConfig({ routes: [{ name: "r", cluster: "missing" }] }), /routes\[0\]\.cluster names no HTTP cluster/);
+  assert.throws(() => parseGatewayConfig({ clusters: { r: { redis: "nohost" } } }), /clusters\.r\.redis must be "host:port"/);
+  assert.throws(() => parseGatewayConfig({ mode: "nginx" }), /mode must be "higress" or "envoy"/);
+});
+
+test("domain patterns follow Envoy: suffix, prefix, exact, any; the port is ignored", () => {
+  assert.equal(domainMatches("*.example.com", "a.example.com:80"), true);
+  assert.equal(domainMatches("*.example.com", "example.com"), false);
+  assert.equal(domainMatches("api.*", "api.test"), true);
+  assert.equal(domainMatches("exact.test", "exact.test:1"), true);
+  assert.equal(domainMatches("*", "[::1]:80"), true);
+});

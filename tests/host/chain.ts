@@ -1,0 +1,63 @@
+/** createFilterChain: loads each plugin into its own VM and runs streams through them. */
+import { readFileSync } from "node:fs";
+import { WasmVm } from "./vm.ts";
+import { FilterManager } from "./filter-manager.ts";
+import { MetricRegistry } from "./metrics.ts";
+import {
+  PluginLoadError,
+  type ChainOptions,
+  type DownstreamHandler,
+  type FilterChainStream,
+  type LoadedChain,
+  type LogEntry,
+  type PluginSpec,
+  type StreamInfo,
+  type UpstreamHandler,
+} from "./stream-api.ts";
+
+/** Envoy's default per-stream buffer limit. */
+const BUFFER_LIMIT = 1 << 20;
+
+export interface WasmChain extends LoadedChain {
+  readonly vms: WasmVm[];
+}
+
+/** Rejects with PluginLoadError when a module is refused or a configuration is rejected. */
+export async function createFilterChain(plugins: PluginSpec[], options: ChainOptions): Promise<WasmChain> {
+  const logs: LogEntry[] = [];
+  const metrics = new MetricRegistry();
+  const vms: WasmVm[] = [];
+  for (const plugin of plugins) {
+    const bytes = typeof plugin.wasm === "string" ? readFileSync(plugin.wasm) : plugin.wasm;
+    const config = Buffer.from(typeof plugin.config === "string" ? plugin.config : JSON.stringify(plugin.config ?? {}), "utf8");
+    const vm = await WasmVm.load(bytes, {
+      name: plugin.name,
+      mode: options.mode,
+      config,
+      logLevel: options.logLevel ?? 1,
+      logs,
+      metrics,
+      redis: options.redis,
+    });
+    if (!vm.configured) {
+      const reasons = logs.filter((l) => l.plugin === plugin.name && l.level >= 3).map((l) => l.message);
+      const error = new PluginLoadError(`plugin ${plugin.name} rejected its configuration: ${reasons.join(" | ")}`);
+      (error as PluginLoadError & { logs: LogEntry[] }).logs = logs;
+      throw error;
+    }
+    vms.push(vm);
+  }
+  return {
+    vms,
+    newStream(info: StreamInfo, upstream: UpstreamHandler, downstream: DownstreamHandler): FilterChainStream {
+      return new FilterManager(vms, info, upstream, downstream, {
+        legacyBodyBuffering: options.legacyBodyBuffering ?? false,
+        bufferLimit: BUFFER_LIMIT,
+      });
+    },
+    logs: () => logs,
+    metrics: () => metrics.samples(),
+    failed: () => vms.some((vm) => vm.failed),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,22 @@
+/** `node --import tsx tests/host/cli.ts <config.yaml>`: runs the host gateway until SIGINT/SIGTERM. */
+import { startGateway } from "./gateway.ts";
+
+const file = process.argv[2];
+if (!file) {
+  console.error("usage: node --import tsx tests/host/cli.ts <config.yaml>");
+  process.exit(2);
+}
+try {
+  const gateway = await startGateway(file);
+  console.log(`listening on ${gateway.url}`);
+  console.log(`admin (Prometheus stats at /stats/prometheus) on ${gateway.adminUrl}`);
+  const stop = async () => {
+    await gateway.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(1);
+}

@@ -1,0 +1,146 @@
+/** A real redis-server per test file, on a free loopback port (never 6379), plus a small client to read state. */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import net from "node:net";
+import { encodeCommand, decodeReply, frameLength, INCOMPLETE, type RespValue } from "../host/resp.ts";
+import { freePort, waitFor } from "./net.ts";
+
+/** A promise-based RESP client for assertions; a real TCP client, not a mock. */
+export class RedisClient {
+  private socket: net.Socket | null = null;
+  private inbox = Buffer.alloc(0);
+  private waiting: Array<(v: RespValue) => void> = [];
+
+  constructor(private readonly port: number, private readonly password?: string) {}
+
+  private async connect(): Promise<net.Socket> {
+    if (this.socket) return this.socket;
+    const socket = net.connect({ host: "127.0.0.1", port: this.port });
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    socket.on("data", (chunk) => {
+      this.inbox = Buffer.concat([this.inbox, chunk]);
+      for (;;) {
+        const len = frameLength(this.inbox);
+        if (len === INCOMPLETE || len < 0) break;
+        const { value } = decodeReply(this.inbox);
+        this.inbox = this.inbox.subarray(len);
+        this.waiting.shift()?.(value);
+      }
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      if (this.socket === socket) this.socket = null;
+      for (const w of this.waiting.splice(0)) w(new Error("connection closed"));
+    });
+    this.socket = socket;
+    if (this.password) await this.command("AUTH", this.password);
+    return socket;
+  }
+
+  async command(...args: Array<string | number>): Promise<RespValue> {
+    const socket = await this.connect();
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      socket.write(encodeCommand(args));
+    });
+  }
+
+  async get(key: string): Promise<string | null> {
+    return (await this.command("GET", key)) as string | null;
+  }
+  async set(key: string, value: string | number): Promise<void> {
+    await this.command("SET", key, value);
+  }
+  async ttl(key: string): Promise<number> {
+    return (await this.command("TTL", key)) as number;
+  }
+  async keys(pattern = "*"): Promise<string[]> {
+    return ((await this.command("KEYS", pattern)) as string[]).sort();
+  }
+  close(): void {
+    this.socket?.destroy();
+    this.socket = null;
+  }
+}
+
+export interface RedisServer {
+  host: string;
+  port: number;
+  url: string;
+  client: RedisClient;
+  flush(): Promise<void>;
+  /** SIGKILL: connections break at once (fault tests). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port after kill() or stop(). */
+  restart(): Promise<void>;
+  /** SIGSTOP for `ms`: connected clients see no answer (timeouts), then SIGCONT. */
+  pause(ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function requireRedis(): void {
+  const probe = spawnSync("redis-server", ["--version"]);
+  if (probe.error) throw new Error("redis-server is not on PATH: install it with apt-get install -y redis-server");
+}
+
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
+  requireRedis();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "redis-"));
+  let child: ChildProcess;
+  const client = new RedisClient(port, options.password);
+
+  const launch = async () => {
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--enable-debug-command", "local"];
+    if (options.password) args.push("--requirepass", options.password);
+    child = spawn("redis-server", args, { stdio: "ignore" });
+    live.add(child);
+    await waitFor(async () => {
+      try {
+        const probe = new RedisClient(port, options.password);
+        const pong = await probe.command("PING");
+        probe.close();
+        return pong === "PONG";
+      } catch {
+        return false;
+      }
+    }, 5000);
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    client.close();
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
+    await exited;
+    live.delete(child);
+  };
+  await launch();
+  return {
+    host: "127.0.0.1",
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client,
+    flush: async () => void (await client.command("FLUSHALL")),
+    kill: () => halt("SIGKILL"),
+    restart: async () => {
+      await halt("SIGKILL");
+      await launch();
+    },
+    pause: async (ms: number) => {
+      child.kill("SIGSTOP");
+      await new Promise((r) => setTimeout(r, ms));
+      child.kill("SIGCONT");
+    },
+    stop: async () => {
+      await halt("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
