@@ -1,0 +1,408 @@
+// Byte-at-a-time JSON tokenizer that keeps only the usage and model fields of each document, in constant memory.
+import {
+  keyIdOf, fieldOfPath, MAX_KEY_LENGTH, FIELD_NONE, FIELD_MODEL, FIELD_INPUT, FIELD_OUTPUT, FIELD_TOTAL,
+  FIELD_CACHE_CREATION, FIELD_CACHE_READ, FIELD_COUNT,
+} from "./keys";
+
+const MAX_DEPTH: i32 = 64;
+/** Longest model name kept; longer names are cut. */
+export const MAX_MODEL_LENGTH: i32 = 128;
+const NO_PRIORITY: i32 = 255;
+const SATURATE_AT: i64 = 922337203685477580;
+const MAX_FRACTION_DIGITS: i32 = 17;
+const PART_INTEGER: i32 = 0;
+const PART_FRACTION: i32 = 1;
+const PART_EXPONENT: i32 = 2;
+const KIND_OBJECT: u8 = 1;
+const KIND_ARRAY: u8 = 2;
+
+const ST_VALUE: i32 = 0;
+const ST_AFTER_VALUE: i32 = 1;
+const ST_KEY_OR_END: i32 = 2;
+const ST_KEY: i32 = 3;
+const ST_KEY_ESCAPE: i32 = 4;
+const ST_COLON: i32 = 5;
+const ST_STRING: i32 = 6;
+const ST_STRING_ESCAPE: i32 = 7;
+const ST_NUMBER: i32 = 8;
+const ST_LITERAL: i32 = 9;
+const ST_ERROR: i32 = 10;
+
+function isSpace(c: u32): bool {
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
+}
+
+/** Reads documents (the root value, or each element of a root array) and keeps the last usage Higress would keep. */
+export class JsonUsageStream {
+  private state: i32 = ST_VALUE;
+  private depth: i32 = 0;
+  private kinds: StaticArray<u8> = new StaticArray<u8>(MAX_DEPTH + 1);
+  private containerKeys: StaticArray<u8> = new StaticArray<u8>(MAX_DEPTH + 1);
+  private keyBuffer: StaticArray<u8> = new StaticArray<u8>(MAX_KEY_LENGTH);
+  private keyLength: i32 = 0;
+  private pendingKey: u8 = 0;
+  private target: i32 = FIELD_NONE;
+  private targetPriority: i32 = NO_PRIORITY;
+  private digits: i64 = 0;
+  private sawDigit: bool = false;
+  private stopDigits: bool = false;
+  private numberPart: i32 = PART_INTEGER;
+  private negative: bool = false;
+  private fraction: i64 = 0;
+  private fractionLength: i32 = 0;
+  private exponent: i32 = 0;
+  private exponentNegative: bool = false;
+
+  private docValues: StaticArray<i64> = new StaticArray<i64>(FIELD_COUNT);
+  private docPriorities: StaticArray<i32> = new StaticArray<i32>(FIELD_COUNT);
+  private docModel: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
+  private docModelLength: i32 = 0;
+  private captureLength: i32 = 0;
+  private capture: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
+
+  /** Depth of the containers whose children are documents: 0 for a JSON body or SSE event, 1 for a JSON-array stream. */
+  rootDepth: i32 = 0;
+  found: bool = false;
+  inputTokens: i64 = 0;
+  outputTokens: i64 = 0;
+  totalTokens: i64 = 0;
+  model: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
+  modelLength: i32 = 0;
+
+  /** Forgets any half-read document (an SSE event ended); committed usage is kept. */
+  resetDocument(): void {
+    this.state = ST_VALUE;
+    this.depth = 0;
+    this.target = FIELD_NONE;
+  }
+
+  /** Feeds len bytes at ptr. */
+  feed(ptr: usize, len: usize): void {
+    let i: usize = 0;
+    while (i < len) {
+      const c = <u32>load<u8>(ptr + i);
+      const state = this.state;
+      if (state == ST_STRING) {
+        if (this.target == FIELD_NONE) {
+          // Skip long string values quickly: only a quote or backslash matters.
+          while (i < len) {
+            const s = <u32>load<u8>(ptr + i);
+            if (s == 0x22 || s == 0x5c) break;
+            i++;
+          }
+          if (i == len) return;
+          const s = <u32>load<u8>(ptr + i);
+          this.state = s == 0x22 ? ST_AFTER_VALUE : ST_STRING_ESCAPE;
+          if (s == 0x22) this.endScalar();
+          i++;
+          continue;
+        }
+        if (c == 0x22) {
+          this.state = ST_AFTER_VALUE;
+          this.endScalar();
+        } else if (c == 0x5c) {
+          this.state = ST_STRING_ESCAPE;
+        } else {
+          this.stringByte(c);
+        }
+        i++;
+      } else if (state == ST_STRING_ESCAPE) {
+        this.state = ST_STRING;
+        if (this.target != FIELD_NONE) this.stringByte(c == 0x22 || c == 0x5c || c == 0x2f ? c : 0x3f);
+        i++;
+      } else if (state == ST_NUMBER) {
+        if ((c >= 0x30 && c <= 0x39) || c == 0x2e || c == 0x65 || c == 0x45 || c == 0x2b || c == 0x2d) {
+          this.numberByte(c);
+          i++;
+        } else {
+          this.state = ST_AFTER_VALUE;
+          this.endScalar();
+        }
+      } else if (state == ST_LITERAL) {
+        if (c >= 0x61 && c <= 0x7a) {
+          i++;
+        } else {
+          this.state = ST_AFTER_VALUE;
+          this.target = FIELD_NONE;
+        }
+      } else if (state == ST_KEY) {
+        // Copy plain key bytes in a tight loop; a space inside a key is data.
+        let keyLength = this.keyLength;
+        const keyBuffer = changetype<usize>(this.keyBuffer);
+        while (i < len) {
+          const k = <u32>load<u8>(ptr + i);
+          if (k == 0x22 || k == 0x5c) break;
+          if (keyLength < MAX_KEY_LENGTH) store<u8>(keyBuffer + <usize>keyLength, <u8>k);
+          keyLength = min(keyLength + 1, MAX_KEY_LENGTH + 1);
+          i++;
+        }
+        this.keyLength = keyLength;
+        if (i == len) return;
+        this.keyByte(<u32>load<u8>(ptr + i));
+        i++;
+      } else if (state == ST_KEY_ESCAPE) {
+        this.keyByte(c);
+        i++;
+      } else if (isSpace(c)) {
+        i++;
+      } else if (state == ST_VALUE) {
+        this.startValue(c);
+        i++;
+      } else if (state == ST_AFTER_VALUE) {
+        this.afterValue(c);
+        i++;
+      } else if (state == ST_KEY_OR_END) {
+        if (c == 0x22) {
+          this.state = ST_KEY;
+          this.keyLength = 0;
+        } else if (c == 0x7d) {
+          this.closeContainer(KIND_OBJECT);
+        } else {
+          this.state = ST_ERROR;
+        }
+        i++;
+      } else if (state == ST_COLON) {
+        this.state = c == 0x3a ? ST_VALUE : ST_ERROR;
+        i++;
+      } else {
+        return;
+      }
+    }
+  }
+
+  private keyByte(c: u32): void {
+    if (this.state == ST_KEY_ESCAPE) {
+      this.state = ST_KEY;
+      this.keyLength = MAX_KEY_LENGTH + 1;
+      return;
+    }
+    if (c == 0x22) {
+      this.pendingKey = this.keyLength <= MAX_KEY_LENGTH
+        ? keyIdOf(changetype<usize>(this.keyBuffer), this.keyLength) : 0;
+      this.state = ST_COLON;
+    } else if (c == 0x5c) {
+      this.state = ST_KEY_ESCAPE;
+    } else if (this.keyLength < MAX_KEY_LENGTH) {
+      unchecked(this.keyBuffer[this.keyLength] = <u8>c);
+      this.keyLength++;
+    } else {
+      this.keyLength = MAX_KEY_LENGTH + 1;
+    }
+  }
+
+  private startValue(c: u32): void {
+    if (c == 0x7b || c == 0x5b) {
+      this.openContainer(c == 0x7b ? KIND_OBJECT : KIND_ARRAY);
+      return;
+    }
+    if (c == 0x5d && this.depth > 0 && unchecked(this.kinds[this.depth]) == KIND_ARRAY) {
+      this.closeContainer(KIND_ARRAY);
+      return;
+    }
+    this.resolveTarget();
+    if (c == 0x22) {
+      this.state = ST_STRING;
+      this.captureLength = 0;
+      this.resetNumber();
+    } else if ((c >= 0x30 && c <= 0x39) || c == 0x2d) {
+      this.state = ST_NUMBER;
+      this.resetNumber();
+      this.numberByte(c);
+    } else if (c >= 0x61 && c <= 0x7a) {
+      this.state = ST_LITERAL;
+    } else {
+      this.state = ST_ERROR;
+    }
+  }
+
+  private resetNumber(): void {
+    this.digits = 0;
+    this.sawDigit = false;
+    this.stopDigits = false;
+    this.numberPart = PART_INTEGER;
+    this.negative = false;
+    this.fraction = 0;
+    this.fractionLength = 0;
+    this.exponent = 0;
+    this.exponentNegative = false;
+  }
+
+  private afterValue(c: u32): void {
+    const depth = this.depth;
+    if (depth == 0) {
+      // Another top-level value (newline-delimited JSON): read it as a new document.
+      this.startValue(c);
+      return;
+    }
+    const kind = unchecked(this.kinds[depth]);
+    if (c == 0x2c) {
+      this.state = kind == KIND_OBJECT ? ST_KEY_OR_END : ST_VALUE;
+      this.pendingKey = 0;
+    } else if (c == 0x7d || c == 0x5d) {
+      this.closeContainer(c == 0x7d ? KIND_OBJECT : KIND_ARRAY);
+    } else {
+      this.state = ST_ERROR;
+    }
+  }
+
+  private openContainer(kind: u8): void {
+    const depth = this.depth + 1;
+    if (depth > MAX_DEPTH) {
+      this.state = ST_ERROR;
+      return;
+    }
+    const parentIsObject = this.depth > 0 && unchecked(this.kinds[this.depth]) == KIND_OBJECT;
+    unchecked(this.kinds[depth] = kind);
+    unchecked(this.containerKeys[depth] = parentIsObject ? this.pendingKey : 0);
+    this.depth = depth;
+    this.pendingKey = 0;
+    if (depth == this.rootDepth + 1 && kind == KIND_OBJECT) this.beginDocument();
+    this.state = kind == KIND_OBJECT ? ST_KEY_OR_END : ST_VALUE;
+  }
+
+  private closeContainer(kind: u8): void {
+    const depth = this.depth;
+    if (depth == 0 || unchecked(this.kinds[depth]) != kind) {
+      this.state = ST_ERROR;
+      return;
+    }
+    if (depth == this.rootDepth + 1 && kind == KIND_OBJECT) this.commitDocument();
+    this.depth = depth - 1;
+    this.state = ST_AFTER_VALUE;
+  }
+
+  private resolveTarget(): void {
+    this.target = FIELD_NONE;
+    const first = this.rootDepth + 1;
+    const depth = this.depth;
+    if (depth < first || depth - first > 2) return;
+    if (unchecked(this.kinds[first]) != KIND_OBJECT || unchecked(this.kinds[depth]) != KIND_OBJECT) return;
+    let code: u32 = 0;
+    for (let d = first + 1; d <= depth; d++) {
+      const key = <u32>unchecked(this.containerKeys[d]);
+      if (key == 0) return;
+      code = (code << 8) | key;
+    }
+    if (this.pendingKey == 0) return;
+    code = (code << 8) | <u32>this.pendingKey;
+    const fieldAndPriority = fieldOfPath(code);
+    if (fieldAndPriority < 0) return;
+    this.target = fieldAndPriority >> 3;
+    this.targetPriority = fieldAndPriority & 7;
+  }
+
+  private numberByte(c: u32): void {
+    if (this.target == FIELD_NONE || this.stopDigits) return;
+    const isDigit = c >= 0x30 && c <= 0x39;
+    const part = this.numberPart;
+    if (part == PART_INTEGER && isDigit) {
+      this.sawDigit = true;
+      // Saturate rather than wrap: a bogus huge count must not become negative.
+      if (this.digits < SATURATE_AT) this.digits = this.digits * 10 + <i64>(c - 0x30);
+    } else if (part == PART_FRACTION && isDigit) {
+      if (this.fractionLength < MAX_FRACTION_DIGITS) {
+        this.fraction = this.fraction * 10 + <i64>(c - 0x30);
+        this.fractionLength++;
+      }
+    } else if (part == PART_EXPONENT && isDigit) {
+      if (this.exponent < 100) this.exponent = this.exponent * 10 + <i32>(c - 0x30);
+    } else if (c == 0x2e && part == PART_INTEGER) {
+      this.numberPart = PART_FRACTION;
+    } else if ((c == 0x65 || c == 0x45) && part != PART_EXPONENT) {
+      this.numberPart = PART_EXPONENT;
+    } else if (c == 0x2d && part == PART_EXPONENT) {
+      this.exponentNegative = true;
+    } else if (c == 0x2d && part == PART_INTEGER && !this.sawDigit) {
+      this.negative = true;
+    } else if (c != 0x2b) {
+      this.stopDigits = true;
+    }
+  }
+
+  /** The integer value of the number read, truncated toward zero like Higress's lenient conversion; negatives are 0. */
+  private numberValue(): i64 {
+    if (this.negative) return 0;
+    let value = this.digits;
+    let exponent = this.exponentNegative ? -this.exponent : this.exponent;
+    // Move fraction digits into the integer part while the exponent allows it.
+    let fraction = this.fraction;
+    let length = this.fractionLength;
+    while (exponent > 0) {
+      if (value >= SATURATE_AT) return value;
+      let next: i64 = 0;
+      if (length > 0) {
+        let scale: i64 = 1;
+        for (let k = 1; k < length; k++) scale *= 10;
+        next = fraction / scale;
+        fraction = fraction % scale;
+        length--;
+      }
+      value = value * 10 + next;
+      exponent--;
+    }
+    while (exponent < 0 && value > 0) {
+      value /= 10;
+      exponent++;
+    }
+    return value;
+  }
+
+  private stringByte(c: u32): void {
+    if (this.target == FIELD_MODEL) {
+      if (this.captureLength < MAX_MODEL_LENGTH) {
+        unchecked(this.capture[this.captureLength] = <u8>c);
+        this.captureLength++;
+      }
+    } else {
+      // A count sent as a string ("12") is parsed leniently, as Higress does.
+      this.numberByte(c);
+    }
+  }
+
+  private endScalar(): void {
+    const field = this.target;
+    this.target = FIELD_NONE;
+    if (field == FIELD_NONE) return;
+    const priority = this.targetPriority;
+    if (priority >= unchecked(this.docPriorities[field])) return;
+    if (field == FIELD_MODEL) {
+      unchecked(this.docPriorities[field] = priority);
+      memory.copy(changetype<usize>(this.docModel), changetype<usize>(this.capture), <usize>this.captureLength);
+      this.docModelLength = this.captureLength;
+      return;
+    }
+    if (!this.sawDigit) return;
+    unchecked(this.docPriorities[field] = priority);
+    unchecked(this.docValues[field] = this.numberValue());
+  }
+
+  private beginDocument(): void {
+    for (let f = 0; f < FIELD_COUNT; f++) {
+      unchecked(this.docPriorities[f] = NO_PRIORITY);
+      unchecked(this.docValues[f] = 0);
+    }
+    this.docModelLength = 0;
+  }
+
+  private has(field: i32): bool {
+    return unchecked(this.docPriorities[field]) != NO_PRIORITY;
+  }
+
+  /** Applies Higress's per-event rule: missing counts fall back to earlier ones; kept only when total > 0. */
+  private commitDocument(): void {
+    if (this.has(FIELD_MODEL)) {
+      memory.copy(changetype<usize>(this.model), changetype<usize>(this.docModel), <usize>this.docModelLength);
+      this.modelLength = this.docModelLength;
+    }
+    const input = this.has(FIELD_INPUT) ? unchecked(this.docValues[FIELD_INPUT]) : this.inputTokens;
+    const output = this.has(FIELD_OUTPUT) ? unchecked(this.docValues[FIELD_OUTPUT]) : this.outputTokens;
+    const total = this.has(FIELD_TOTAL)
+      ? unchecked(this.docValues[FIELD_TOTAL])
+      : input + output + unchecked(this.docValues[FIELD_CACHE_CREATION]) + unchecked(this.docValues[FIELD_CACHE_READ]);
+    if (total <= 0) return;
+    this.found = true;
+    this.inputTokens = input;
+    this.outputTokens = output;
+    this.totalTokens = total;
+  }
+}

@@ -1,0 +1,103 @@
+// Key ids and path tables for the usage fields that Higress reads (higress-behavior.md §1.6).
+
+/** Ids of the JSON keys that can appear on a usage or model path; 0 is any other key. */
+export const KEY_OTHER: u8 = 0;
+const KEY_NAMES: StaticArray<string> = [
+  "usage", "usageMetadata", "response", "message", "body", "model", "modelVersion",
+  "prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
+  "promptTokenCount", "candidatesTokenCount", "totalTokenCount",
+  "cache_creation_input_tokens", "cache_read_input_tokens",
+];
+const K_USAGE: u32 = 1;
+const K_USAGE_METADATA: u32 = 2;
+const K_RESPONSE: u32 = 3;
+const K_MESSAGE: u32 = 4;
+const K_BODY: u32 = 5;
+const K_MODEL: u32 = 6;
+const K_MODEL_VERSION: u32 = 7;
+const K_PROMPT_TOKENS: u32 = 8;
+const K_INPUT_TOKENS: u32 = 9;
+const K_COMPLETION_TOKENS: u32 = 10;
+const K_OUTPUT_TOKENS: u32 = 11;
+const K_TOTAL_TOKENS: u32 = 12;
+const K_PROMPT_TOKEN_COUNT: u32 = 13;
+const K_CANDIDATES_TOKEN_COUNT: u32 = 14;
+const K_TOTAL_TOKEN_COUNT: u32 = 15;
+const K_CACHE_CREATION: u32 = 16;
+const K_CACHE_READ: u32 = 17;
+
+/** Longest key name we need to recognise; longer keys are KEY_OTHER. */
+export const MAX_KEY_LENGTH: i32 = 32;
+
+/** Which usage field a value feeds. */
+export const FIELD_NONE: i32 = 0;
+export const FIELD_MODEL: i32 = 1;
+export const FIELD_INPUT: i32 = 2;
+export const FIELD_OUTPUT: i32 = 3;
+export const FIELD_TOTAL: i32 = 4;
+export const FIELD_CACHE_CREATION: i32 = 5;
+export const FIELD_CACHE_READ: i32 = 6;
+/** Number of FIELD_* values. */
+export const FIELD_COUNT: i32 = 7;
+
+const KEY_BYTES: StaticArray<ArrayBuffer> = buildKeyBytes();
+
+function buildKeyBytes(): StaticArray<ArrayBuffer> {
+  const out = new StaticArray<ArrayBuffer>(KEY_NAMES.length);
+  for (let i = 0; i < KEY_NAMES.length; i++) out[i] = String.UTF8.encode(KEY_NAMES[i]);
+  return out;
+}
+
+const KEY_LENGTH_MASK: u32 = buildLengthMask();
+
+function buildLengthMask(): u32 {
+  let mask: u32 = 0;
+  for (let i = 0; i < KEY_NAMES.length; i++) mask |= (<u32>1) << <u32>KEY_NAMES[i].length;
+  return mask;
+}
+
+/** Returns the key id of the raw key bytes at ptr (KEY_OTHER when not on any usage path). */
+export function keyIdOf(ptr: usize, len: i32): u8 {
+  // Most keys in a response (id, choices, delta, content, ...) are rejected by length or first byte alone.
+  if (len <= 0 || len >= 32 || ((KEY_LENGTH_MASK >> <u32>len) & 1) == 0) return KEY_OTHER;
+  const first = load<u8>(ptr);
+  for (let i = 0; i < KEY_BYTES.length; i++) {
+    const name = unchecked(KEY_BYTES[i]);
+    if (name.byteLength != len || load<u8>(changetype<usize>(name)) != first) continue;
+    if (memory.compare(changetype<usize>(name), ptr, <usize>len) == 0) return <u8>(i + 1);
+  }
+  return KEY_OTHER;
+}
+
+function path2(a: u32, b: u32): u32 {
+  return (a << 8) | b;
+}
+
+function path3(a: u32, b: u32, c: u32): u32 {
+  return (a << 16) | (b << 8) | c;
+}
+
+/** Maps a key path code (one key id per byte, outermost first) to field * 8 + priority, or -1; lower priority wins as in Higress. */
+export function fieldOfPath(code: u32): i32 {
+  if (code == K_MODEL) return FIELD_MODEL * 8;
+  if (code == path2(K_BODY, K_MODEL)) return FIELD_MODEL * 8 + 1;
+  if (code == path2(K_RESPONSE, K_MODEL)) return FIELD_MODEL * 8 + 2;
+  if (code == path2(K_MESSAGE, K_MODEL)) return FIELD_MODEL * 8 + 3;
+  if (code == K_MODEL_VERSION) return FIELD_MODEL * 8 + 4;
+  if (code == path2(K_USAGE, K_PROMPT_TOKENS)) return FIELD_INPUT * 8;
+  if (code == path2(K_USAGE, K_INPUT_TOKENS)) return FIELD_INPUT * 8 + 1;
+  if (code == path3(K_RESPONSE, K_USAGE, K_INPUT_TOKENS)) return FIELD_INPUT * 8 + 2;
+  if (code == path2(K_USAGE_METADATA, K_PROMPT_TOKEN_COUNT)) return FIELD_INPUT * 8 + 3;
+  if (code == path3(K_MESSAGE, K_USAGE, K_INPUT_TOKENS)) return FIELD_INPUT * 8 + 4;
+  if (code == path2(K_USAGE, K_COMPLETION_TOKENS)) return FIELD_OUTPUT * 8;
+  if (code == path2(K_USAGE, K_OUTPUT_TOKENS)) return FIELD_OUTPUT * 8 + 1;
+  if (code == path3(K_RESPONSE, K_USAGE, K_OUTPUT_TOKENS)) return FIELD_OUTPUT * 8 + 2;
+  if (code == path2(K_USAGE_METADATA, K_CANDIDATES_TOKEN_COUNT)) return FIELD_OUTPUT * 8 + 3;
+  if (code == path3(K_MESSAGE, K_USAGE, K_OUTPUT_TOKENS)) return FIELD_OUTPUT * 8 + 4;
+  if (code == path2(K_USAGE, K_TOTAL_TOKENS)) return FIELD_TOTAL * 8;
+  if (code == path3(K_RESPONSE, K_USAGE, K_TOTAL_TOKENS)) return FIELD_TOTAL * 8 + 1;
+  if (code == path2(K_USAGE_METADATA, K_TOTAL_TOKEN_COUNT)) return FIELD_TOTAL * 8 + 2;
+  if (code == path2(K_USAGE, K_CACHE_CREATION)) return FIELD_CACHE_CREATION * 8;
+  if (code == path2(K_USAGE, K_CACHE_READ)) return FIELD_CACHE_READ * 8;
+  return -1;
+}

@@ -1,0 +1,174 @@
+/// <reference path="./as-pect.d.ts" />
+// Unit tests of the incremental token-usage reader over the embedded fixtures, splits, random input and huge bodies.
+import { UsageReader, readUsage } from "../../shared/tokens/response-reader";
+import { TokenUsage } from "../../shared/tokens/usage";
+import {
+  FIXTURE_NAMES, FIXTURE_BODIES, FIXTURE_FOUND, FIXTURE_MODELS, FIXTURE_INPUT, FIXTURE_OUTPUT, FIXTURE_TOTAL,
+} from "./fixtures.generated";
+
+function describeUsage(u: TokenUsage): string {
+  return (u.found ? "found" : "none") + " model=" + u.model + " in=" + u.inputTokens.toString() +
+    " out=" + u.outputTokens.toString() + " total=" + u.totalTokens.toString();
+}
+
+function expectedOf(i: i32): string {
+  const u = new TokenUsage();
+  u.found = FIXTURE_FOUND[i];
+  u.model = FIXTURE_MODELS[i];
+  u.inputTokens = FIXTURE_INPUT[i];
+  u.outputTokens = FIXTURE_OUTPUT[i];
+  u.totalTokens = FIXTURE_TOTAL[i];
+  return FIXTURE_NAMES[i] + " " + describeUsage(u);
+}
+
+function readSplit(body: ArrayBuffer, cuts: i32[]): string {
+  const reader = new UsageReader();
+  const base = changetype<usize>(body);
+  let last = 0;
+  for (let c = 0; c < cuts.length; c++) {
+    reader.pushBytes(base + <usize>last, <usize>(cuts[c] - last));
+    last = cuts[c];
+  }
+  reader.pushBytes(base + <usize>last, <usize>(body.byteLength - last));
+  return describeUsage(reader.finish());
+}
+
+describe("token usage fixtures", () => {
+  it("reads the expected model and counts from every fixture body", () => {
+    expect(FIXTURE_NAMES.length).toBeGreaterThan(20);
+    for (let i = 0; i < FIXTURE_NAMES.length; i++) {
+      const body = String.UTF8.encode(FIXTURE_BODIES[i]);
+      expect(FIXTURE_NAMES[i] + " " + describeUsage(readUsage(body, 0))).toBe(expectedOf(i));
+    }
+  });
+
+  it("gives the same answer when fed one byte per chunk", () => {
+    for (let i = 0; i < FIXTURE_NAMES.length; i++) {
+      const body = String.UTF8.encode(FIXTURE_BODIES[i]);
+      expect(FIXTURE_NAMES[i] + " " + describeUsage(readUsage(body, 1))).toBe(expectedOf(i));
+    }
+  });
+
+  it("gives the same answer for every split point into two chunks", () => {
+    for (let i = 0; i < FIXTURE_NAMES.length; i++) {
+      const body = String.UTF8.encode(FIXTURE_BODIES[i]);
+      const whole = readSplit(body, []);
+      for (let cut = 1; cut < body.byteLength; cut++) {
+        const got = readSplit(body, [cut]);
+        if (got != whole) expect(FIXTURE_NAMES[i] + " cut at " + cut.toString() + ": " + got).toBe(whole);
+      }
+    }
+  });
+
+  it("gives the same answer for a sample of three-way splits", () => {
+    for (let i = 0; i < FIXTURE_NAMES.length; i++) {
+      const body = String.UTF8.encode(FIXTURE_BODIES[i]);
+      const whole = readSplit(body, []);
+      const n = body.byteLength;
+      for (let a = 1; a < n; a += 7) {
+        for (let b = a; b < n; b += 13) {
+          const got = readSplit(body, [a, b]);
+          if (got != whole) expect(FIXTURE_NAMES[i] + " cuts " + a.toString() + "," + b.toString() + ": " + got).toBe(whole);
+        }
+      }
+    }
+  });
+});
+
+describe("token usage reader details", () => {
+  it("reads a count split inside a number across chunks", () => {
+    const reader = new UsageReader();
+    reader.push(String.UTF8.encode('{"usage":{"prompt_tokens":12'));
+    reader.push(String.UTF8.encode('34,"completion_tokens":5}}'));
+    expect(describeUsage(reader.finish())).toBe("found model= in=1234 out=5 total=1239");
+  });
+
+  it("ignores usage keys nested below the paths Higress reads", () => {
+    const body = String.UTF8.encode('{"choices":[{"usage":{"prompt_tokens":50}}],"data":{"usage":{"prompt_tokens":9,"completion_tokens":9}}}');
+    expect(readUsage(body, 0).found).toBe(false);
+  });
+
+  it("keeps a model name cut to 128 bytes", () => {
+    const long = "m".repeat(300);
+    const body = String.UTF8.encode('{"model":"' + long + '","usage":{"prompt_tokens":1,"completion_tokens":1}}');
+    expect(readUsage(body, 5).model).toBe("m".repeat(128));
+  });
+
+  it("charges input plus output", () => {
+    const body = String.UTF8.encode('{"usage":{"input_tokens":10,"output_tokens":3,"cache_read_input_tokens":100}}');
+    const usage = readUsage(body, 0);
+    expect(usage.charge()).toBe(13);
+    expect(usage.totalTokens).toBe(113);
+  });
+
+  it("returns no usage for an empty body", () => {
+    expect(readUsage(new ArrayBuffer(0), 0).found).toBe(false);
+  });
+});
+
+let seed: u32 = 12345;
+function nextRandom(): u32 {
+  seed = seed * 1103515245 + 12345;
+  return seed >> 8;
+}
+
+describe("token usage reader robustness", () => {
+  it("never traps on random bytes", () => {
+    const alphabet = String.UTF8.encode('{}[]":,\\ \n\r0123456789-.eusagdt_mol');
+    const alphabetPtr = changetype<usize>(alphabet);
+    const body = new ArrayBuffer(512);
+    const ptr = changetype<usize>(body);
+    let foundCount = 0;
+    for (let round = 0; round < 400; round++) {
+      const mixed = round % 2 == 0;
+      for (let i = 0; i < 512; i++) {
+        const r = nextRandom();
+        const byte = mixed ? load<u8>(alphabetPtr + <usize>(r % <u32>alphabet.byteLength)) : <u8>r;
+        store<u8>(ptr + <usize>i, byte);
+      }
+      const usage = readUsage(body, <i32>(nextRandom() % 17));
+      if (usage.found) foundCount++;
+      expect(usage.inputTokens).toBeGreaterThanOrEqual(0);
+    }
+    expect(foundCount).toBeLessThan(400);
+  });
+
+  it("keeps memory flat while reading 10 MB of streamed response", () => {
+    const event = String.UTF8.encode('data: {"id":"c","model":"gpt-4o","choices":[{"delta":{"content":"' + "x".repeat(900) + '"}}],"usage":null}\n\n');
+    const reader = new UsageReader();
+    reader.push(event);
+    __collect();
+    const before = memory.size();
+    for (let i = 0; i < 10 * 1024; i++) reader.push(event);
+    reader.push(String.UTF8.encode('data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":8,"total_tokens":15}}\n\n'));
+    const usage = reader.finish();
+    expect(memory.size()).toBe(before);
+    expect(describeUsage(usage)).toBe("found model=gpt-4o in=7 out=8 total=15");
+  });
+
+  it("keeps memory flat while reading a 10 MB JSON body with one huge string", () => {
+    const chunk = String.UTF8.encode("y".repeat(65536));
+    const reader = new UsageReader();
+    reader.push(String.UTF8.encode('{"model":"qwen-plus","choices":[{"message":{"content":"'));
+    __collect();
+    const before = memory.size();
+    for (let i = 0; i < 160; i++) reader.push(chunk);
+    reader.push(String.UTF8.encode('"}}],"usage":{"input_tokens":22,"output_tokens":8}}'));
+    const usage = reader.finish();
+    expect(memory.size()).toBe(before);
+    expect(describeUsage(usage)).toBe("found model=qwen-plus in=22 out=8 total=30");
+  });
+});
+
+describe("token usage number forms", () => {
+  it("truncates fractions and applies exponents to counts", () => {
+    expect(readUsage(String.UTF8.encode('{"usage":{"prompt_tokens":2.5e2,"completion_tokens":1234e-2}}'), 3).inputTokens).toBe(250);
+    expect(readUsage(String.UTF8.encode('{"usage":{"prompt_tokens":2.5e2,"completion_tokens":1234e-2}}'), 3).outputTokens).toBe(12);
+  });
+
+  it("reads a negative count as zero", () => {
+    const usage = readUsage(String.UTF8.encode('{"usage":{"prompt_tokens":-5,"completion_tokens":3}}'), 0);
+    expect(usage.inputTokens).toBe(0);
+    expect(usage.outputTokens).toBe(3);
+  });
+});
