@@ -4,6 +4,7 @@
  * deterministic usage, and a record of every request it received.
  */
 import http from "node:http";
+import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
 export interface ReceivedRequest {
@@ -23,6 +24,8 @@ export interface UpstreamOptions {
   chunkDelayMs?: number;
   /** Answer every request with this status and an OpenAI-style error body. */
   errorStatus?: number;
+  /** Send bodies gzip-compressed with `content-encoding: gzip`. */
+  gzip?: boolean;
   /** Destroy the socket after writing this many body bytes. */
   resetAfterBytes?: number;
 }
@@ -170,8 +173,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       }
       const prompt = promptTokensOf(body);
       const { type, body: out } = answer(url.pathname, url, request, prompt, options.completionTokens ?? 12);
-      res.writeHead(200, { "content-type": type });
-      const bytes = Buffer.from(out);
+      res.writeHead(200, { "content-type": type, ...(options.gzip ? { "content-encoding": "gzip" } : {}) });
+      const bytes = options.gzip ? gzipSync(out) : Buffer.from(out);
       const size = options.chunkSize ?? bytes.length;
       for (let at = 0; at < bytes.length; at += size) {
         if (options.resetAfterBytes !== undefined && at >= options.resetAfterBytes) {

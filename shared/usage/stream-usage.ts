@@ -1,0 +1,83 @@
+/**
+ * Token usage of one HTTP stream, for the AI plugins: adds stream_options.include_usage to
+ * streaming requests (decision A1) and reads the usage the response reports, chunk by chunk.
+ * Call each method from the matching HttpContext callback.
+ */
+import { HeaderAction, DataAction } from "../abi/enums";
+import {
+  getRequestHeader, setRequestHeader, getResponseHeader, getRequestBody, setRequestBody, logDebug, logEnabled,
+} from "../index";
+import { LogLevel } from "../abi/enums";
+import { UsageReader, TokenUsage, readRequestBody, injectStreamUsage, shouldReadUsage } from "../tokens/index";
+
+export class StreamUsage {
+  /** The request's top-level `model`, or "" when the body had none. */
+  requestModel: string = "";
+  private holdingHeaders: bool = false;
+  private reader: UsageReader | null = null;
+  private result: TokenUsage | null = null;
+
+  constructor(private readonly inject: bool) {}
+
+  /**
+   * From onRequestHeaders: a JSON request body may need rewriting, so keep the headers (0.2.100
+   * StopIteration still delivers the body) until the body is complete and content-length is right.
+   */
+  onRequestHeaders(endOfStream: bool): HeaderAction {
+    if (endOfStream) return HeaderAction.Continue;
+    const type = getRequestHeader("content-type");
+    if (type === null || !type.toLowerCase().includes("json")) return HeaderAction.Continue;
+    this.holdingHeaders = true;
+    return HeaderAction.StopIteration;
+  }
+
+  /** True while the request headers wait for the whole body. */
+  get waitingForBody(): bool {
+    return this.holdingHeaders;
+  }
+
+  /** From onRequestBody: buffers to the end, then reads model/stream and injects include_usage. */
+  onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
+    if (!this.holdingHeaders) return DataAction.Continue;
+    if (!endOfStream) return DataAction.StopIterationAndBuffer;
+    this.holdingHeaders = false;
+    const body = getRequestBody(0, bodySize);
+    if (body === null) return DataAction.Continue;
+    const info = readRequestBody(body);
+    this.requestModel = info.model;
+    if (!this.inject) return DataAction.Continue;
+    const rewritten = injectStreamUsage(body, info);
+    if (rewritten !== null) {
+      setRequestBody(0, bodySize, rewritten);
+      setRequestHeader("content-length", rewritten.byteLength.toString());
+      if (logEnabled(LogLevel.Debug)) logDebug("added stream_options.include_usage to a streaming request");
+    }
+    return DataAction.Continue;
+  }
+
+  /** From onResponseHeaders: compressed or binary bodies are skipped, as Higress does. */
+  onResponseHeaders(): void {
+    if (shouldReadUsage(getResponseHeader("content-type"), getResponseHeader("content-encoding"))) {
+      this.reader = new UsageReader();
+    } else if (logEnabled(LogLevel.Debug)) {
+      logDebug("response body not read for usage: compressed or not JSON/SSE");
+    }
+  }
+
+  /** From onResponseBody: feeds the chunk; at the end, the usage is available from `usage`. */
+  onResponseBody(chunk: ArrayBuffer | null, endOfStream: bool): void {
+    const reader = this.reader;
+    if (reader === null) return;
+    if (chunk !== null) reader.push(chunk);
+    if (endOfStream) {
+      this.result = reader.finish();
+      this.reader = null;
+    }
+  }
+
+  /** The usage the response reported, once its last chunk was read; null before or when none. */
+  get usage(): TokenUsage | null {
+    const result = this.result;
+    return result !== null && result.found ? result : null;
+  }
+}
