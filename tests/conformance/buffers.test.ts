@@ -29,3 +29,9 @@ test("a response body can be replaced whole (item 9)", async () => {
   s.sendResponseHeaders([[":status", "200"]]).sendResponseBody("abc", true);
   assert.equal(s.response()?.body, "ABC");
 });
+
+test("a read starting past the end is Ok and empty; unknown and immutable buffers answer BadArgument (item 9)", async () => {
+  const host = await probe();
+  assert.equal(host.newStream().sendRequestHeaders(op("body-past-end")).sendRequestBody("body", true).upstreamBody(), "body[past=0 status=0]");
+  assert.equal(host.newStream().sendRequestHeaders(op("buffer-edges"), true).response()?.body, "unknown=null:2 immutable=2");
+});

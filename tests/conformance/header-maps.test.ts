@@ -38,3 +38,14 @@ test("request headers after Continue, in body or response callbacks, answer BadA
   s.sendResponseHeaders([[":status", "200"]], true);
   assert.equal(s.response()?.headers.find(([k]) => k === "x-request-header-status")?.[1], "2");
 });
+
+test("a malformed set_header_map_pairs silently wipes the map (item 8)", async () => {
+  assert.equal((await run("wipe-pairs")).response()?.body, "status=0 after=0");
+});
+
+test("get_header_map_size is the byte size of names and values, not a count (item 8)", async () => {
+  const s = await run("map-size");
+  const sent = [[":authority", "example.com"], [":path", "/p"], [":method", "GET"], [":scheme", "http"], ["x-test-operation", "map-size"], ["x-test-arg", ""]];
+  const bytes = sent.reduce((n, [k, v]) => n + k.length + v.length, 0);
+  assert.equal(s.response()?.body, `status=0 size=${bytes}`);
+});

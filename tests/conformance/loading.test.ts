@@ -56,8 +56,8 @@ test("Higress picks the first marker 0.2.100, plain Envoy falls back to 0.2.1", 
   assert.equal(checkModule(m, "envoy").abi, "0.2.1");
 });
 
-test("the built probe exports both markers first, _initialize, and imports only proxy_* from env (G1, G2)", () => {
-  const info = readModule(readFileSync(probeWasm("hostcalls")));
+test("a built module exports both markers first, _initialize, and imports only proxy_* from env (G1, G2)", () => {
+  const info = readModule(readFileSync(probeWasm("usage")));
   assert.deepEqual(info.exports.slice(0, 2).map((e) => e.name), ["proxy_abi_version_0_2_100", "proxy_abi_version_0_2_1"]);
   const names = info.exports.map((e) => e.name);
   for (const required of ["_initialize", "memory", "proxy_on_memory_allocate"]) assert.ok(names.includes(required), required);

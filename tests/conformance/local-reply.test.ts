@@ -50,3 +50,12 @@ test("set_effective_context with an unknown id answers BadArgument (item 14)", a
   const host = await createHost({ wasm: probeWasm("hostcalls") });
   assert.equal(host.newStream().sendRequestHeaders(op("effective-unknown"), true).response()?.body, "status=2");
 });
+
+test("a local reply after the response headers left resets the stream (item 13)", async () => {
+  const host = await createHost({ wasm: probeWasm("hostcalls") });
+  const s = host.newStream().sendRequestHeaders(op("respond-in-body"), true);
+  s.sendResponseHeaders([[":status", "200"]]).sendResponseBody("part", false);
+  assert.equal(s.response()?.status, 200);
+  assert.equal(s.downstream.reset, "local reply after response headers were sent");
+  assert.equal(s.downstream.chunks.length, 0, "the chunk in flight was not sent");
+});

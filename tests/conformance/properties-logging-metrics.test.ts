@@ -41,3 +41,9 @@ test("metric ids encode the type; counter increment ≤ 0 is BadArgument; record
   assert.equal(host.metric("wasmcustom.probe.gauge"), 7);
   assert.equal(host.metric("wasmcustom.probe.cached"), 1);
 });
+
+test("fd_write to stdout logs at info with one trailing newline dropped (item 16)", async () => {
+  const host = await createHost({ wasm: probeWasm("hostcalls") });
+  assert.equal(host.newStream().sendRequestHeaders(GET("/", [["x-test-operation", "fd-write"]]), true).response()?.body, "errno=0");
+  assert.ok(host.logs().some((l) => l.level === 2 && l.message === "from fd_write"));
+});

@@ -17,6 +17,27 @@ import { MapType } from "../../../shared/abi/enums";
 
 let redisCluster = "";
 
+@external("env", "proxy_get_header_map_size")
+declare function proxy_get_header_map_size(mapType: u32, returnSize: usize): u32;
+
+@external("wasi_snapshot_preview1", "fd_write")
+declare function fd_write(fd: u32, iovs: usize, iovsLen: u32, written: usize): u32;
+
+const scratch = memory.data(16);
+
+/** The probe reads the raw size so the test sees Envoy's byte count, not a header count. */
+function imports_size(): string {
+  const status = proxy_get_header_map_size(0, scratch);
+  return "status=" + status.toString() + " size=" + load<u32>(scratch).toString();
+}
+
+function fdWrite(message: string): u32 {
+  const bytes = String.UTF8.encode(message);
+  store<u32>(scratch, changetype<usize>(bytes));
+  store<u32>(scratch + 4, bytes.byteLength);
+  return fd_write(1, scratch, 1, scratch + 8);
+}
+
 class ProbeRoot extends RootContext {
   onConfigure(configuration: ArrayBuffer | null): bool {
     const text = configuration === null ? "" : String.UTF8.decode(configuration);
@@ -107,6 +128,30 @@ class ProbeStream extends HttpContext {
       const value = host.getHeaderMapValue(MapType.RequestHeaders, argument);
       const status = host.lastStatus;
       reply(200, "status=" + status.toString() + " value=" + (value === null ? "null" : String.UTF8.decode(value)) + " count=" + headerCount.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "wipe-pairs") {
+      const bad = new ArrayBuffer(6);
+      store<u32>(changetype<usize>(bad), 1);
+      const status = host.setHeaderMapPairs(MapType.RequestHeaders, bad);
+      reply(200, "status=" + status.toString() + " after=" + getRequestHeaders().length.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "map-size") {
+      const status = imports_size();
+      reply(200, status);
+      return HeaderAction.Continue;
+    }
+    if (o == "buffer-edges") {
+      const unknown = host.getBufferBytes(10, 0, 1);
+      const unknownStatus = host.lastStatus;
+      const immutable = host.setBufferBytes(7, 0, 0, text("x"));
+      reply(200, "unknown=" + (unknown === null ? "null" : "bytes") + ":" + unknownStatus.toString() + " immutable=" + immutable.toString());
+      return HeaderAction.Continue;
+    }
+    if (o == "fd-write") {
+      const status = fdWrite("from fd_write\n");
+      reply(200, "errno=" + status.toString());
       return HeaderAction.Continue;
     }
     if (o == "pairs") {
@@ -217,6 +262,11 @@ class ProbeStream extends HttpContext {
       setRequestBody(0xffffffff, 0, text(">"));
       return DataAction.Continue;
     }
+    if (o == "body-past-end") {
+      const past = getRequestBody(bodySize + 10, 5);
+      setRequestBody(0xffffffff, 0, text("[past=" + (past === null ? "null" : past.byteLength.toString()) + " status=" + host.lastStatus.toString() + "]"));
+      return DataAction.Continue;
+    }
     if (o == "body-mid") {
       const status = setRequestBody(1, 0, text("x"));
       if (status != Status.Ok) setRequestBody(0xffffffff, 0, text("[mid=" + status.toString() + "]"));
@@ -243,6 +293,7 @@ class ProbeStream extends HttpContext {
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): DataAction {
+    if (this.operation == "respond-in-body") sendLocalResponse(500, "probe", text("too late"), null);
     if (this.operation == "response-upper") {
       const body = getResponseBody(0, bodySize);
       if (body !== null) setResponseBody(0, 0xffffffff, text(String.UTF8.decode(body).toUpperCase()));
