@@ -1,6 +1,6 @@
 // Byte-at-a-time JSON tokenizer that keeps only the usage and model fields of each document, in constant memory.
 import {
-  keyIdOf, fieldOfPath, MAX_KEY_LENGTH, FIELD_NONE, FIELD_MODEL, FIELD_INPUT, FIELD_OUTPUT, FIELD_TOTAL,
+  keyIdOf, fieldOfPath, isContainerKey, isUsageKey, MAX_KEY_LENGTH, FIELD_NONE, FIELD_MODEL, FIELD_INPUT, FIELD_OUTPUT, FIELD_TOTAL,
   FIELD_CACHE_CREATION, FIELD_CACHE_READ, FIELD_COUNT,
 } from "./keys";
 
@@ -27,6 +27,8 @@ const ST_STRING_ESCAPE: i32 = 7;
 const ST_NUMBER: i32 = 8;
 const ST_LITERAL: i32 = 9;
 const ST_ERROR: i32 = 10;
+/** Inside a container no usage or model path goes through: only brackets and strings matter. */
+const ST_SKIP: i32 = 11;
 
 function isSpace(c: u32): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
@@ -52,6 +54,9 @@ export class JsonUsageStream {
   private fractionLength: i32 = 0;
   private exponent: i32 = 0;
   private exponentNegative: bool = false;
+  private skipDepth: i32 = 0;
+  private skipInString: bool = false;
+  private skipEscape: bool = false;
 
   private docValues: StaticArray<i64> = new StaticArray<i64>(FIELD_COUNT);
   private docPriorities: StaticArray<i32> = new StaticArray<i32>(FIELD_COUNT);
@@ -74,6 +79,7 @@ export class JsonUsageStream {
     this.state = ST_VALUE;
     this.depth = 0;
     this.target = FIELD_NONE;
+    this.skipDepth = 0;
   }
 
   /** Feeds len bytes at ptr. */
@@ -140,6 +146,8 @@ export class JsonUsageStream {
         if (i == len) return;
         this.keyByte(<u32>load<u8>(ptr + i));
         i++;
+      } else if (state == ST_SKIP) {
+        i = this.skip(ptr, i, len);
       } else if (state == ST_KEY_ESCAPE) {
         this.keyByte(c);
         i++;
@@ -245,8 +253,56 @@ export class JsonUsageStream {
     }
   }
 
+  /** Scans a skipped container from i; returns where it stopped (after its closing bracket, or len). */
+  private skip(ptr: usize, i: usize, len: usize): usize {
+    let depth = this.skipDepth;
+    let inString = this.skipInString;
+    let escape = this.skipEscape;
+    while (i < len) {
+      const c = <u32>load<u8>(ptr + i);
+      i++;
+      if (inString) {
+        if (escape) escape = false;
+        else if (c == 0x5c) escape = true;
+        else if (c == 0x22) inString = false;
+      } else if (c == 0x22) {
+        inString = true;
+      } else if (c == 0x7b || c == 0x5b) {
+        depth++;
+      } else if (c == 0x7d || c == 0x5d) {
+        depth--;
+        if (depth == 0) {
+          this.state = ST_AFTER_VALUE;
+          break;
+        }
+      }
+    }
+    this.skipDepth = depth;
+    this.skipInString = inString;
+    this.skipEscape = escape;
+    return i;
+  }
+
+  /** Whether a container opened at depth (with its key) can hold a usage or model field. */
+  private mayHoldTarget(depth: i32, kind: u8, key: u32): bool {
+    const first = this.rootDepth + 1;
+    if (depth <= first) return true;
+    if (kind != KIND_OBJECT || key == 0 || depth > first + 2) return false;
+    if (depth == first + 1) return isContainerKey(key);
+    return isContainerKey(<u32>unchecked(this.containerKeys[depth - 1])) && isUsageKey(key);
+  }
+
   private openContainer(kind: u8): void {
     const depth = this.depth + 1;
+    const key = this.depth > 0 && unchecked(this.kinds[this.depth]) == KIND_OBJECT ? <u32>this.pendingKey : 0;
+    if (!this.mayHoldTarget(depth, kind, key)) {
+      this.state = ST_SKIP;
+      this.skipDepth = 1;
+      this.skipInString = false;
+      this.skipEscape = false;
+      this.pendingKey = 0;
+      return;
+    }
     if (depth > MAX_DEPTH) {
       this.state = ST_ERROR;
       return;

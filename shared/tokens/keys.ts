@@ -49,6 +49,14 @@ function buildKeyBytes(): StaticArray<ArrayBuffer> {
 }
 
 const KEY_LENGTH_MASK: u32 = buildLengthMask();
+/** Bit (first byte & 31) set for the first byte of every key name (all are lower-case letters). */
+const FIRST_BYTE_MASK: u32 = buildFirstByteMask();
+
+function buildFirstByteMask(): u32 {
+  let mask: u32 = 0;
+  for (let i = 0; i < KEY_NAMES.length; i++) mask |= (<u32>1) << (<u32>KEY_NAMES[i].charCodeAt(0) & 31);
+  return mask;
+}
 
 function buildLengthMask(): u32 {
   let mask: u32 = 0;
@@ -60,13 +68,24 @@ function buildLengthMask(): u32 {
 export function keyIdOf(ptr: usize, len: i32): u8 {
   // Most keys in a response (id, choices, delta, content, ...) are rejected by length or first byte alone.
   if (len <= 0 || len >= 32 || ((KEY_LENGTH_MASK >> <u32>len) & 1) == 0) return KEY_OTHER;
-  const first = load<u8>(ptr);
+  const first = <u32>load<u8>(ptr);
+  if (((FIRST_BYTE_MASK >> (first & 31)) & 1) == 0 || first < 0x60) return KEY_OTHER;
   for (let i = 0; i < KEY_BYTES.length; i++) {
     const name = unchecked(KEY_BYTES[i]);
-    if (name.byteLength != len || load<u8>(changetype<usize>(name)) != first) continue;
+    if (name.byteLength != len || <u32>load<u8>(changetype<usize>(name)) != first) continue;
     if (memory.compare(changetype<usize>(name), ptr, <usize>len) == 0) return <u8>(i + 1);
   }
   return KEY_OTHER;
+}
+
+/** Keys whose object, directly under a document, can hold a usage or model field. */
+export function isContainerKey(key: u32): bool {
+  return key == K_USAGE || key == K_USAGE_METADATA || key == K_RESPONSE || key == K_MESSAGE || key == K_BODY;
+}
+
+/** Keys whose object, one level further down (response.usage, message.usage), can hold counts. */
+export function isUsageKey(key: u32): bool {
+  return key == K_USAGE;
 }
 
 function path2(a: u32, b: u32): u32 {
