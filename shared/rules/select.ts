@@ -1,0 +1,27 @@
+/** Picks the config for the request in progress, reading only the facts the rules need. */
+import { getRequestHeader, getPropertyString } from "../index";
+import { RuleSet } from "./match";
+
+const ROUTE_NAME = ["route_name"];
+const CLUSTER_NAME = ["cluster_name"];
+
+/**
+ * The config for this request, or null when none applies (the plugin then does nothing).
+ * Only valid in onRequestHeaders. Without `:authority` the plugin is skipped, as Higress.
+ */
+export function selectConfig<T>(set: RuleSet<T>): T | null {
+  const authority = getRequestHeader(":authority");
+  if (authority === null) return null;
+  if (set.rules.length == 0) return set.global;
+  let route = "";
+  let cluster = "";
+  if (set.needsRoute) {
+    const value = getPropertyString(ROUTE_NAME);
+    if (value !== null) route = value;
+  }
+  if (set.needsCluster) {
+    const value = getPropertyString(CLUSTER_NAME);
+    if (value !== null) cluster = value;
+  }
+  return set.select(authority, route, cluster);
+}
