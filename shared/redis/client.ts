@@ -1,0 +1,81 @@
+/**
+ * A Redis client over Higress's host calls: one command per call (G6), replies decoded for the
+ * plugin, dispatch failures returned at once so a paused request never waits for nothing (G4).
+ */
+import { Status, RedisStatus } from "../abi/enums";
+import { RedisCallback, redisInit, redisCall, logWarn } from "../index";
+import { RedisConfig } from "./config";
+import { RespValue, RespKind, decodeReply, CommandBuilder } from "./resp";
+
+/** Higress's text for a network error or timeout. */
+export const CANNOT_CONNECT = "cannot connect to redis cluster";
+export const CANNOT_READ = "cannot read redis response";
+
+/** Receives one decoded reply; network errors and undecodable bytes arrive as error values. */
+export abstract class RedisReply extends RedisCallback {
+  abstract onReply(reply: RespValue): void;
+
+  onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void {
+    if (status != RedisStatus.Ok) {
+      this.onReply(RespValue.error(CANNOT_CONNECT));
+      return;
+    }
+    const value = reply === null ? RespValue.error(CANNOT_READ) : decodeReply(reply);
+    this.onReply(value.kind == RespKind.Invalid ? RespValue.error(CANNOT_READ) : value);
+  }
+}
+
+export class RedisClient {
+  private ready: bool = false;
+
+  constructor(readonly config: RedisConfig) {}
+
+  /** Configures the host's client; on failure it is retried before the next command, as Higress. */
+  init(): Status {
+    const c = this.config;
+    const status = redisInit(c.initName, c.username, c.password, <u32>c.timeoutMs);
+    this.ready = status == Status.Ok;
+    if (!this.ready) logWarn("redis init failed for cluster " + c.cluster + ": status " + status.toString());
+    return status;
+  }
+
+  /** Sends one command; Ok means `reply` will run exactly once (unless the stream is gone). */
+  command(args: Array<string>, reply: RedisReply): Status {
+    const builder = new CommandBuilder();
+    for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
+    return this.send(builder.build(), reply);
+  }
+
+  send(query: ArrayBuffer, reply: RedisReply): Status {
+    if (!this.ready && this.init() != Status.Ok) return Status.InternalFailure;
+    return redisCall(this.config.cluster, query, reply);
+  }
+
+  get(key: string, reply: RedisReply): Status {
+    return this.command(["get", key], reply);
+  }
+
+  set(key: string, value: string, reply: RedisReply): Status {
+    return this.command(["set", key, value], reply);
+  }
+
+  incrBy(key: string, delta: i64, reply: RedisReply): Status {
+    return this.send(new CommandBuilder().arg("incrby").arg(key).int(delta).build(), reply);
+  }
+
+  decrBy(key: string, delta: i64, reply: RedisReply): Status {
+    return this.send(new CommandBuilder().arg("decrby").arg(key).int(delta).build(), reply);
+  }
+
+  expire(key: string, seconds: i64, reply: RedisReply): Status {
+    return this.send(new CommandBuilder().arg("expire").arg(key).int(seconds).build(), reply);
+  }
+
+  /** `eval <script> <numkeys> <keys…> <args…>`: the way to do several steps atomically. */
+  eval(script: string, keys: Array<string>, args: Array<string>, reply: RedisReply): Status {
+    const builder = new CommandBuilder().arg("eval").arg(script).int(keys.length);
+    for (let i = 0; i < keys.length; i++) builder.arg(unchecked(keys[i]));
+    for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
+    return this.send(builder.build(), reply);
+  }
+}

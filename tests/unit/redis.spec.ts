@@ -1,0 +1,112 @@
+import { encodeCommand, decodeReply, RespKind, parseInt64, parseRedisConfig } from "../../shared/redis/index";
+import { parseJson, ConfigReader } from "../../shared/json/index";
+
+function bytes(text: string): ArrayBuffer {
+  return String.UTF8.encode(text);
+}
+
+function configOf(json: string, reader: ConfigReader): string {
+  const root = reader.root(parseJson(json).value!);
+  const config = parseRedisConfig(root);
+  return config === null ? "null" : config.initName + " " + config.username + " " + config.timeoutMs.toString();
+}
+
+describe("RESP encoder", () => {
+  it("writes an array of bulk strings with byte lengths", () => {
+    expect(String.UTF8.decode(encodeCommand(["get", "chat_quota:zürich"]))).toBe("*2\r\n$3\r\nget\r\n$18\r\nchat_quota:zürich\r\n");
+    expect(String.UTF8.decode(encodeCommand(["x", ""]))).toBe("*2\r\n$1\r\nx\r\n$0\r\n\r\n");
+  });
+});
+
+describe("RESP decoder", () => {
+  it("decodes every RESP2 type", () => {
+    expect(decodeReply(bytes("+OK\r\n")).text).toBe("OK");
+    const err = decodeReply(bytes("-NOAUTH Authentication required.\r\n"));
+    expect(err.kind).toBe(RespKind.Error);
+    expect(err.isError).toBe(true);
+    expect(decodeReply(bytes(":-12\r\n")).integer).toBe(-12);
+    expect(decodeReply(bytes("$5\r\nhe\r\nl\r\n")).text).toBe("he\r\nl");
+    expect(decodeReply(bytes("$-1\r\n")).isNull).toBe(true);
+    expect(decodeReply(bytes("*-1\r\n")).isNull).toBe(true);
+    const array = decodeReply(bytes("*3\r\n:100\r\n$2\r\n42\r\n*1\r\n+x\r\n"));
+    expect(array.items.length).toBe(3);
+    expect(array.items[1].toInteger()).toBe(42);
+    expect(array.items[2].items[0].text).toBe("x");
+  });
+
+  it("follows Higress's integer-of: numeric strings count, anything else is 0", () => {
+    expect(decodeReply(bytes("$3\r\n-17\r\n")).toInteger()).toBe(-17);
+    expect(decodeReply(bytes("$3\r\nabc\r\n")).toInteger()).toBe(0);
+    expect(decodeReply(bytes("$3\r\nabc\r\n")).isInteger()).toBe(false);
+    expect(decodeReply(bytes("$-1\r\n")).toInteger()).toBe(0);
+  });
+
+  it("gives Invalid for every truncated prefix and for RESP3 types, never a trap", () => {
+    const whole = "*2\r\n$3\r\nabc\r\n:7\r\n";
+    for (let cut = 0; cut < whole.length; cut++) {
+      expect(decodeReply(bytes(whole.slice(0, cut))).kind).toBe(RespKind.Invalid);
+    }
+    expect(decodeReply(bytes(whole)).kind).toBe(RespKind.Array);
+    expect(decodeReply(bytes("_\r\n")).kind).toBe(RespKind.Invalid);
+    expect(decodeReply(bytes("#t\r\n")).kind).toBe(RespKind.Invalid);
+    expect(decodeReply(bytes("+OK\r\n+OK\r\n")).kind).toBe(RespKind.Invalid);
+    expect(decodeReply(bytes("$9999999999\r\nx\r\n")).kind).toBe(RespKind.Invalid);
+  });
+
+  it("never traps on random bytes", () => {
+    let x: u32 = 123456789;
+    const alphabet = "*$:+-_#\r\n0123456789-1ab";
+    for (let round = 0; round < 5000; round++) {
+      let s = "";
+      const len = <i32>(x % 20);
+      for (let i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        s += alphabet.charAt(<i32>(x % <u32>alphabet.length));
+      }
+      decodeReply(bytes(s));
+    }
+    expect(true).toBe(true);
+  });
+});
+
+describe("parseInt64", () => {
+  it("parses Go's way: sign, leading zeros; no spaces, fractions or overflow", () => {
+    expect(parseInt64("+5").value).toBe(5);
+    expect(parseInt64("-005").value).toBe(-5);
+    expect(parseInt64("9223372036854775807").ok).toBe(true);
+    expect(parseInt64("-9223372036854775808").value).toBe(i64.MIN_VALUE);
+    expect(parseInt64("9223372036854775808").ok).toBe(false);
+    expect(parseInt64("1.5").ok).toBe(false);
+    expect(parseInt64(" 1").ok).toBe(false);
+    expect(parseInt64("").ok).toBe(false);
+    expect(parseInt64("-").ok).toBe(false);
+  });
+});
+
+describe("redis config block", () => {
+  it("names the cluster as Higress, with port defaults and ?db only for init", () => {
+    expect(configOf('{"redis":{"service_name":"local-redis.static","timeout":2000}}', new ConfigReader("p"))).toBe("outbound|80||local-redis.static  2000");
+    expect(configOf('{"redis":{"service_name":"redis.dns","database":3,"username":"u"}}', new ConfigReader("p"))).toBe("outbound|6379||redis.dns?db=3 u 1000");
+    expect(configOf('{"redis":{"service_name":"r.dns","service_port":7000,"timeout":0}}', new ConfigReader("p"))).toBe("outbound|7000||r.dns  1000");
+  });
+
+  it("rejects a missing block and an empty name in Higress's words", () => {
+    const a = new ConfigReader("p");
+    configOf("{}", a);
+    expect(a.error).toBe("p: missing redis in config");
+    const b = new ConfigReader("p");
+    configOf('{"redis":{"service_name":""}}', b);
+    expect(b.error).toBe("p: redis service name must not be empty");
+  });
+
+  it("rejects an impossible port and never echoes a password", () => {
+    const a = new ConfigReader("p");
+    configOf('{"redis":{"service_name":"r.dns","service_port":70000}}', a);
+    expect(a.error).toBe("p: redis.service_port must be between 0 and 65535, got 70000");
+    const b = new ConfigReader("p");
+    configOf('{"redis":{"service_name":"r.dns","password":12345}}', b);
+    expect(b.error).toBe("p: redis.password must be a string");
+  });
+});
