@@ -1,0 +1,2 @@
+/** IP addresses and CIDR prefixes for per-IP rate limits. */
+export { IpAddress, parseIp, Cidr, parseCidr, hostFromAddress } from "./ip";
