@@ -115,3 +115,15 @@ test("domain patterns follow Envoy: suffix, prefix, exact, any; the port is igno
   assert.equal(domainMatches("exact.test", "exact.test:1"), true);
   assert.equal(domainMatches("*", "[::1]:80"), true);
 });
+
+test("re-chunking upstream bodies at every byte keeps the body the client receives (item 21)", async () => {
+  const gw = await startGateway({ clusters: { llm: { url: upstream.url } }, routes: [{ name: "r", prefix: "/", cluster: "llm" }], plugins: [{ name: "probe", wasm: probeWasm("noop"), config: {} }], split_response_body: { every: 1 } });
+  try {
+    const direct = await request(`${upstream.url}/v1/chat/completions`, { body: JSON.stringify({ model: "m", stream: true, messages: [] }) });
+    const through = await request(`${gw.url}/v1/chat/completions`, { body: JSON.stringify({ model: "m", stream: true, messages: [] }) });
+    assert.equal(through.body, direct.body);
+    assert.ok(through.body.length > 200);
+  } finally {
+    await gw.close();
+  }
+});

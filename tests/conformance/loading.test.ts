@@ -82,3 +82,12 @@ test("configure returning false or trapping rejects the plugin with a log line (
   await assert.rejects(createHost({ wasm: probeWasm("hostcalls"), config: { mode: "reject-config" } }), /rejected its configuration: .*probe: configuration rejected/);
   await assert.rejects(createHost({ wasm: probeWasm("hostcalls"), config: { mode: "trap-config" } }), /rejected its configuration: .*Wasm VM failed/);
 });
+
+test("a host call other than logging during _initialize traps the VM (item 3)", async () => {
+  const property = { params: [I, I, I, I], results: [I] };
+  const trapping = wasmModule({ imports: { proxy_get_property: property }, exports: { ...minimalExports(), _initialize: {} }, initCalls: "proxy_get_property" });
+  await assert.rejects(createHost({ wasm: trapping }), /restricted_callback: proxy_get_property called during VM start/);
+  const logging = wasmModule({ imports: { proxy_log: { params: [I, I, I], results: [I] } }, exports: { ...minimalExports(), _initialize: {} }, initCalls: "proxy_log" });
+  const host = await createHost({ wasm: logging });
+  assert.equal(host.chain.failed(), false);
+});

@@ -98,13 +98,14 @@ export class WasmVm {
     this.rootId = this.nextContextId++;
     this.contexts.set(this.rootId, { id: this.rootId, rootId: this.rootId, stream: null, deleted: false });
     this.call("proxy_on_context_create", [this.rootId, 0], this.rootId);
-    const started = this.call("proxy_on_vm_start", [this.rootId, 0], this.rootId);
+    // Envoy treats a missing callback as success.
+    const started = this.hasExport("proxy_on_vm_start") ? this.call("proxy_on_vm_start", [this.rootId, 0], this.rootId) : 1;
     if (this.failed || !started) {
       this.log(4, `Wasm VM failed to start: ${this.failed ? this.failure : "proxy_on_vm_start returned false"}`);
       return;
     }
     this.configBuffer = this.opts.config;
-    const ok = this.call("proxy_on_configure", [this.rootId, this.opts.config.length], this.rootId);
+    const ok = this.hasExport("proxy_on_configure") ? this.call("proxy_on_configure", [this.rootId, this.opts.config.length], this.rootId) : 1;
     this.configBuffer = null;
     this.configured = !this.failed && ok !== 0 && ok !== undefined;
     if (!this.configured) this.log(4, `Wasm VM failed to initialize Wasm code: plugin ${this.name} configuration rejected`);

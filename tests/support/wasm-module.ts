@@ -28,8 +28,11 @@ function section(id: number, body: number[]): number[] {
   return [id, ...leb(body.length), ...body];
 }
 
-/** Function bodies return zero values; an exported memory is always included. */
-export function wasmModule(spec: { imports?: Record<string, FuncSpec>; exports: Record<string, FuncSpec> }): Uint8Array {
+/**
+ * Function bodies return zero values; an exported memory is always included. `initCalls` names an
+ * import that the `_initialize` export calls with zero arguments (for restricted-phase checks).
+ */
+export function wasmModule(spec: { imports?: Record<string, FuncSpec>; exports: Record<string, FuncSpec>; initCalls?: string }): Uint8Array {
   const types: string[] = [];
   const typeIndex = (f: FuncSpec) => {
     const key = JSON.stringify([f.params ?? [], f.results ?? []]);
@@ -46,10 +49,17 @@ export function wasmModule(spec: { imports?: Record<string, FuncSpec>; exports: 
   }
   const funcBody: number[] = [...leb(exports.length)];
   const codeBody: number[] = [...leb(exports.length)];
-  for (const [, f] of exports) {
+  for (const [name, f] of exports) {
     funcBody.push(...leb(typeIndex(f)));
     const results = f.results ?? [];
-    const instr = results.flatMap((r) => (r === "i32" ? [0x41, 0x00] : [0x42, 0x00]));
+    let instr = results.flatMap((r) => (r === "i32" ? [0x41, 0x00] : [0x42, 0x00]));
+    if (name === "_initialize" && spec.initCalls) {
+      const index = imports.findIndex(([n]) => n === spec.initCalls);
+      const callee = imports[index][1];
+      const args = (callee.params ?? []).flatMap((p) => (p === "i32" ? [0x41, 0x00] : [0x42, 0x00]));
+      const drops = (callee.results ?? []).map(() => 0x1a);
+      instr = [...args, 0x10, ...leb(index), ...drops];
+    }
     const body = [0x00, ...instr, 0x0b];
     codeBody.push(...leb(body.length), ...body);
   }
