@@ -1,0 +1,144 @@
+/**
+ * key-auth configuration: Higress's fields (higress-behavior.md §2.2) plus `credentials`,
+ * `hide_credentials` and both key sources on by default (decisions K2, K4, K6). Pure: no host calls.
+ */
+import { ConfigObject, ConfigReader, parseJson } from "../../shared/json/index";
+import { ConfigParser, RuleOptions, RuleSet, parseRules } from "../../shared/rules/index";
+
+export const PLUGIN_NAME = "key-auth";
+
+export class KeyAuthConfig {
+  /** 1 true, 0 false, -1 unset: unset and false differ (§2.3). */
+  globalAuth: i32 = -1;
+  keys: Array<string> = [];
+  inHeader: bool = true;
+  inQuery: bool = true;
+  hideCredentials: bool = false;
+  /** credential → consumer name. */
+  credentials: Map<string, string> = new Map();
+  /** Consumers allowed on a matched rule; null for the global config. */
+  allow: Array<string> | null = null;
+
+  /** A rule's config: the global one's keys and consumers with the rule's allow list. */
+  withAllow(allow: Array<string>): KeyAuthConfig {
+    const rule = new KeyAuthConfig();
+    rule.globalAuth = this.globalAuth;
+    rule.keys = this.keys;
+    rule.inHeader = this.inHeader;
+    rule.inQuery = this.inQuery;
+    rule.hideCredentials = this.hideCredentials;
+    rule.credentials = this.credentials;
+    rule.allow = allow;
+    return rule;
+  }
+}
+
+function readConsumer(consumer: ConfigObject, config: KeyAuthConfig, owners: Map<string, string>): void {
+  const reader = consumer.reader;
+  const name = consumer.string("name");
+  if (name === null || name.length == 0) {
+    reader.fail("consumer name is required at " + consumer.pathOf("name"));
+    return;
+  }
+  const list = new Array<string>();
+  const single = consumer.string("credential");
+  if (single !== null) list.push(single);
+  const many = consumer.stringList("credentials");
+  if (many !== null) for (let i = 0; i < many.length; i++) list.push(many[i]);
+  if (reader.failed) return;
+  if (list.length == 0) {
+    reader.fail("consumer credential is required at " + consumer.pathOf("credential"));
+    return;
+  }
+  for (let i = 0; i < list.length; i++) {
+    const credential = unchecked(list[i]);
+    const where = single !== null && i == 0 ? consumer.pathOf("credential") : consumer.pathOf("credentials") + "[" + (single !== null ? i - 1 : i).toString() + "]";
+    if (credential.length == 0) {
+      reader.fail("consumer credential is required at " + where);
+      return;
+    }
+    // The credential itself is a secret (G8): say where the duplicate is, not what it is.
+    if (owners.has(credential)) {
+      reader.fail("duplicate consumer credential at " + where + " (also at " + owners.get(credential) + ")");
+      return;
+    }
+    owners.set(credential, where);
+    config.credentials.set(credential, name);
+  }
+}
+
+class KeyAuthParser extends ConfigParser<KeyAuthConfig> {
+  parse(fields: ConfigObject, global: KeyAuthConfig | null): KeyAuthConfig | null {
+    const reader = fields.reader;
+    // A `_rules_` entry only adds `allow`; everything else comes from the global config.
+    if (fields.path.startsWith("_rules_")) {
+      if (global === null) {
+        reader.fail("keys is required (a rule needs the global keys and consumers)");
+        return null;
+      }
+      const allow = fields.stringList("allow", true);
+      if (reader.failed) return null;
+      if (allow === null) reader.fail("allow is required at " + fields.pathOf("allow"));
+      else if (allow.length == 0) reader.fail("allow cannot be empty at " + fields.pathOf("allow"));
+      return reader.failed ? null : global.withAllow(allow!);
+    }
+    const config = new KeyAuthConfig();
+    config.globalAuth = fields.lenientBool("global_auth");
+    const keys = fields.stringList("keys", true);
+    if (reader.failed) return null;
+    if (keys === null) reader.fail("keys is required");
+    else if (keys.length == 0) reader.fail("keys cannot be empty");
+    else {
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i].length == 0) reader.fail(fields.pathOf("keys") + "[" + i.toString() + "] must be a non-empty string");
+      }
+      config.keys = keys;
+    }
+    if (reader.failed) return null;
+    const inQuery = fields.lenientBool("in_query");
+    const inHeader = fields.lenientBool("in_header");
+    if (inQuery == 0 && inHeader == 0) {
+      reader.fail("in_query and in_header cannot both be false");
+      return null;
+    }
+    config.inQuery = inQuery != 0;
+    config.inHeader = inHeader != 0;
+    config.hideCredentials = fields.lenientBool("hide_credentials") == 1;
+    const consumers = fields.objectList("consumers");
+    if (reader.failed) return null;
+    if (consumers === null) {
+      reader.fail("consumers is required");
+      return null;
+    }
+    if (consumers.length == 0) {
+      reader.fail("consumers cannot be empty");
+      return null;
+    }
+    const owners = new Map<string, string>();
+    for (let i = 0; i < consumers.length && !reader.failed; i++) {
+      readConsumer(consumers[i], config, owners);
+      if (!reader.failed) consumers[i].done();
+    }
+    return reader.failed ? null : config;
+  }
+}
+
+/** The parsed configuration and what the reader said (error, warnings). */
+export class ParsedKeyAuth {
+  constructor(public rules: RuleSet<KeyAuthConfig> | null, public reader: ConfigReader) {}
+}
+
+/** Parses the plugin configuration text; a global part that fails fails everything (K8). */
+export function parseKeyAuthConfig(text: string): ParsedKeyAuth {
+  const reader = new ConfigReader(PLUGIN_NAME);
+  const json = parseJson(text);
+  if (json.value === null) {
+    reader.fail("configuration is not valid JSON: " + json.error);
+    return new ParsedKeyAuth(null, reader);
+  }
+  const options = new RuleOptions();
+  options.overrideStyle = true;
+  options.strictGlobal = true;
+  const rules = parseRules<KeyAuthConfig>(reader, json.value!, new KeyAuthParser(), options);
+  return new ParsedKeyAuth(rules, reader);
+}

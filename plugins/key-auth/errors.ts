@@ -1,0 +1,14 @@
+/** Every local reply key-auth sends: status, body, details code. The README's error table lists exactly these. */
+
+export const WWW_AUTHENTICATE = "www-authenticate";
+export const WWW_AUTHENTICATE_VALUE = "Key realm=MSE Gateway";
+export const CONSUMER_HEADER = "x-mse-consumer";
+
+export class KeyAuthError {
+  constructor(public status: u32, public body: string, public details: string) {}
+}
+
+export const NO_KEY = new KeyAuthError(401, "No API key found in request.", "key-auth.no_key");
+export const MULTIPLE_KEYS = new KeyAuthError(401, "Request denied by Key Auth check. Multiple API keys found in request.", "key-auth.multi_key");
+export const INVALID_KEY = new KeyAuthError(401, "Request denied by Key Auth check. Invalid API key.", "key-auth.unauthorized");
+export const NOT_ALLOWED = new KeyAuthError(403, "Request denied by Key Auth check. Unauthorized consumer.", "key-auth.unauthorized");

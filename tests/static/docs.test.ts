@@ -1,0 +1,59 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { repoRoot } from "../support/paths.ts";
+
+const plugins = readdirSync(`${repoRoot}plugins`).filter((p) => existsSync(`${repoRoot}plugins/${p}/errors.ts`));
+
+/** `new XError(status, "body", "details")` constants in a plugin's errors.ts. */
+function errorConstants(plugin: string): string[] {
+  const source = readFileSync(`${repoRoot}plugins/${plugin}/errors.ts`, "utf8");
+  return [...source.matchAll(/new \w+Error\((\d+), "((?:[^"\\]|\\.)*)", "([^"]+)"\)/g)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
+}
+
+function section(readme: string, title: string): string {
+  const start = readme.indexOf(`## ${title}`);
+  assert.ok(start >= 0, `README has a "## ${title}" section`);
+  const end = readme.indexOf("\n## ", start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/** Rows `| 401 | `body` | `details` | …` of the README's Errors table. */
+function documentedErrors(readme: string): string[] {
+  return [...section(readme, "Errors").matchAll(/^\| (\d{3}) \| `([^`]*)` \| `([^`]+)` \|/gm)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
+}
+
+for (const plugin of plugins) {
+  test(`${plugin}: every error constant is in the README's Errors table and every row is a constant`, () => {
+    const readme = readFileSync(`${repoRoot}plugins/${plugin}/README.md`, "utf8");
+    assert.deepEqual(documentedErrors(readme).sort(), errorConstants(plugin).sort());
+  });
+
+  test(`${plugin}: every field in the README's configuration tables is read by config.ts`, () => {
+    const readme = readFileSync(`${repoRoot}plugins/${plugin}/README.md`, "utf8");
+    const config = readFileSync(`${repoRoot}plugins/${plugin}/config.ts`, "utf8");
+    const fields: string[] = [];
+    let inFieldTable = false;
+    for (const line of section(readme, "Configuration Fields").split("\n")) {
+      if (!line.startsWith("|")) inFieldTable = false;
+      else if (line.startsWith("| Name | Data Type |")) inFieldTable = true;
+      else if (inFieldTable) {
+        const name = /^\| `([a-z_]+)` \|/.exec(line);
+        if (name) fields.push(name[1]);
+      }
+    }
+    assert.ok(fields.length > 0);
+    for (const field of fields) {
+      // The rule matcher reads _rules_ and the _match_*_ keys for every plugin.
+      if (field.startsWith("_")) continue;
+      assert.ok(config.includes(`"${field}"`), `${field} is documented but config.ts never reads it`);
+    }
+  });
+}
+
+test("the README's test command is what CI runs", () => {
+  const readme = readFileSync(`${repoRoot}README.md`, "utf8");
+  const ci = readFileSync(`${repoRoot}.ci/run`, "utf8");
+  assert.match(readme, /^npm test\b/m);
+  assert.match(ci, /^npm test$/m);
+});
