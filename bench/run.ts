@@ -83,6 +83,21 @@ add("non-streaming chat, no-op baseline (host + wasm)", `${base.median.toFixed(1
 add("non-streaming chat, usage probe (host + wasm)", `${withUsage.median.toFixed(1)} µs median, ${withUsage.p99.toFixed(1)} µs p99`, "chat.usage", withUsage);
 add("usage probe cost over baseline", `${(withUsage.median - base.median).toFixed(1)} µs (×${(withUsage.median / base.median).toFixed(2)})`, "chat.usageOverBaseline", withUsage.median - base.median);
 
+if (existsSync(pluginWasm("key-auth"))) {
+  const keyAuth = await createHost({
+    wasm: pluginWasm("key-auth"),
+    config: { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
+  });
+  const authed = () => {
+    const s = keyAuth.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["x-api-key", "user1-key"], ["content-type", "application/json"]]), false);
+    s.sendRequestBody(CHAT_REQUEST, true);
+    s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
+  };
+  const t = timeIt(authed, REQUESTS);
+  add("non-streaming chat, key-auth (host + wasm)", `${t.median.toFixed(1)} µs median, ${t.p99.toFixed(1)} µs p99`, "chat.key-auth", t);
+  add("key-auth cost over baseline", `${(t.median - base.median).toFixed(1)} µs (×${(t.median / base.median).toFixed(2)})`, "chat.keyAuthOverBaseline", t.median - base.median);
+}
+
 /** An OpenAI SSE stream of about `bytes` bytes, delivered in 16 KiB chunks. */
 function sseStream(bytes: number): Buffer[] {
   const event = (content: string) => `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}],"usage":null}\n\n`;
