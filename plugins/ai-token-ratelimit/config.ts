@@ -1,0 +1,270 @@
+/**
+ * ai-token-ratelimit configuration (higress-behavior.md §3.2–3.3) with several windows per entry
+ * (R2), linear-time `regexp:` keys (R5) and `failure_mode_deny` (R4). Pure: no host calls.
+ */
+import { ConfigObject, ConfigReader, JsonKind, parseJson } from "../../shared/json/index";
+import { ConfigParser, RuleOptions, RuleSet, parseRules } from "../../shared/rules/index";
+import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
+import { Regex, compileRegex } from "../../shared/regex/index";
+import { Cidr, parseCidr } from "../../shared/net/index";
+import { RATE_LIMITED } from "./errors";
+
+export const PLUGIN_NAME = "ai-token-ratelimit";
+export const DEFAULT_REJECTED_CODE: i64 = <i64>RATE_LIMITED.status;
+export const DEFAULT_REJECTED_MSG = RATE_LIMITED.body;
+
+/** The four windows, in seconds, with their config names. */
+export const WINDOW_NAMES: StaticArray<string> = ["token_per_second", "token_per_minute", "token_per_hour", "token_per_day"];
+export const WINDOW_SECONDS: StaticArray<i64> = [1, 60, 3600, 86400];
+
+/** In Higress's order; when several are present the last one wins (§3.3). */
+export const LIMIT_TYPES: StaticArray<string> = [
+  "limit_by_header", "limit_by_param", "limit_by_cookie", "limit_by_per_header", "limit_by_per_param",
+  "limit_by_per_cookie", "limit_by_consumer", "limit_by_per_consumer", "limit_by_per_ip",
+];
+
+export enum Source {
+  Header,
+  Param,
+  Cookie,
+  Consumer,
+  Ip,
+}
+
+/** One limit: a threshold per window. */
+export class Limit {
+  constructor(public windowSeconds: i64, public threshold: i64) {}
+}
+
+/** One `limit_keys` entry. */
+export class LimitKey {
+  key: string = "";
+  any: bool = false;
+  regex: Regex | null = null;
+  cidr: Cidr | null = null;
+  limits: Array<Limit> = [];
+}
+
+/** One `rule_items` entry. */
+export class RuleItem {
+  limitType: string = "";
+  /** The header/param/cookie name, `x-mse-consumer`, or the `from-…` string: part of the Redis key. */
+  ruleKey: string = "";
+  source: Source = Source.Header;
+  perValue: bool = false;
+  /** For per_ip from a header: the header name; "" = the socket address. */
+  ipHeader: string = "";
+  keys: Array<LimitKey> = [];
+}
+
+export class RateLimitConfig {
+  ruleName: string = "";
+  /** Set in global mode; rule items otherwise. */
+  global: Array<Limit> | null = null;
+  items: Array<RuleItem> = [];
+  rejectedCode: u32 = <u32>DEFAULT_REJECTED_CODE;
+  rejectedMsg: string = DEFAULT_REJECTED_MSG;
+  showLimitQuotaHeader: bool = false;
+  failureModeDeny: bool = false;
+  injectStreamUsage: bool = true;
+  redis: RedisConfig = new RedisConfig();
+}
+
+const PREFIX = "failed to parse rule_item in rule_items: ";
+const ONE_OF_WINDOWS = "one of 'token_per_second', 'token_per_minute', 'token_per_hour', or 'token_per_day' must be set";
+
+/** Reads every token_per_* present (R2: several windows at once); `what` names the owner in errors. */
+function readLimits(fields: ConfigObject, prefix: string, keyName: string): Array<Limit> | null {
+  const limits = new Array<Limit>();
+  const reader = fields.reader;
+  for (let i = 0; i < WINDOW_NAMES.length; i++) {
+    const name = WINDOW_NAMES[i];
+    if (!fields.has(name)) {
+      fields.skip(name);
+      continue;
+    }
+    const raw = fields.member(name)!;
+    const value = fields.int(name, -1, i64.MIN_VALUE, i64.MAX_VALUE, true);
+    if (reader.failed) return null;
+    if (value <= 0) {
+      const where = keyName.length > 0 ? " for key '" + keyName + "'" : "";
+      reader.fail(prefix + "'" + name + "' must be a positive integer" + where + ", got " + raw.describe());
+      return null;
+    }
+    limits.push(new Limit(WINDOW_SECONDS[i], value));
+  }
+  if (limits.length == 0) {
+    reader.fail(prefix + ONE_OF_WINDOWS + (keyName.length > 0 ? " for key: " + keyName : " for global_threshold"));
+    return null;
+  }
+  return limits;
+}
+
+function readItem(item: ConfigObject): RuleItem | null {
+  const reader = item.reader;
+  const rule = new RuleItem();
+  for (let i = 0; i < LIMIT_TYPES.length; i++) {
+    const type = LIMIT_TYPES[i];
+    if (!item.has(type)) {
+      item.skip(type);
+      continue;
+    }
+    const value = item.string(type);
+    if (reader.failed) return null;
+    const present = value !== null;
+    const isConsumer = type == "limit_by_consumer" || type == "limit_by_per_consumer";
+    // The six name-based types count only when non-empty; the consumer types whenever present.
+    if (!present || (!isConsumer && value!.length == 0)) continue;
+    rule.limitType = type;
+    rule.perValue = type.startsWith("limit_by_per_");
+    if (isConsumer) {
+      rule.source = Source.Consumer;
+      rule.ruleKey = "x-mse-consumer";
+    } else if (type == "limit_by_per_ip") {
+      rule.source = Source.Ip;
+      rule.ruleKey = value!;
+    } else {
+      rule.source = type.endsWith("header") ? Source.Header : type.endsWith("param") ? Source.Param : Source.Cookie;
+      rule.ruleKey = value!;
+    }
+  }
+  if (rule.limitType.length == 0) {
+    reader.fail(PREFIX + "only one of 'limit_by_header' and 'limit_by_param' and 'limit_by_consumer' and 'limit_by_cookie' and 'limit_by_per_header' and 'limit_by_per_param' and 'limit_by_per_consumer' and 'limit_by_per_cookie' and 'limit_by_per_ip' can be set");
+    return null;
+  }
+  if (rule.source == Source.Ip) {
+    if (rule.ruleKey == "from-remote-addr") rule.ipHeader = "";
+    else if (rule.ruleKey.startsWith("from-header-")) {
+      rule.ipHeader = rule.ruleKey.slice(12).toLowerCase();
+      if (rule.ipHeader.length == 0) {
+        reader.fail(PREFIX + "limit_by_per_ip parse error: empty after 'from-header-'");
+        return null;
+      }
+    } else {
+      reader.fail(PREFIX + "the 'limit_by_per_ip' restriction must start with 'from-header-' or be exactly 'from-remote-addr'");
+      return null;
+    }
+  }
+  const keys = item.objectList("limit_keys");
+  if (reader.failed) return null;
+  if (keys === null) {
+    reader.fail(PREFIX + "missing limit_keys in config");
+    return null;
+  }
+  if (keys.length == 0) {
+    reader.fail(PREFIX + "config limit_keys cannot be empty");
+    return null;
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const entry = keys[i];
+    const key = entry.string("key");
+    if (reader.failed) return null;
+    if (key === null || key.length == 0) {
+      reader.fail(PREFIX + "limit_keys key is required at " + entry.pathOf("key"));
+      return null;
+    }
+    const limitKey = new LimitKey();
+    limitKey.key = key;
+    if (rule.source == Source.Ip) {
+      limitKey.cidr = parseCidr(key);
+      if (limitKey.cidr === null) {
+        reader.fail(PREFIX + "failed to parse IPNet for key '" + key + "': invalid IP[" + key + "]");
+        return null;
+      }
+    } else if (rule.perValue) {
+      if (key == "*") limitKey.any = true;
+      else if (key.startsWith("regexp:")) {
+        const compiled = compileRegex(key.slice(7));
+        if (compiled.regex === null) {
+          reader.fail(PREFIX + "failed to compile regex for key '" + key + "': " + compiled.error);
+          return null;
+        }
+        limitKey.regex = compiled.regex;
+      } else {
+        reader.fail(PREFIX + "the '" + rule.limitType + "' restriction must start with 'regexp:' or be exactly '*'");
+        return null;
+      }
+    }
+    const limits = readLimits(entry, PREFIX, key);
+    if (limits === null) return null;
+    limitKey.limits = limits;
+    entry.done();
+    rule.keys.push(limitKey);
+  }
+  return rule;
+}
+
+class RateLimitParser extends ConfigParser<RateLimitConfig> {
+  parse(fields: ConfigObject, global: RateLimitConfig | null): RateLimitConfig | null {
+    const reader = fields.reader;
+    const config = new RateLimitConfig();
+    // Higress checks the redis block first.
+    const redis = parseRedisConfig(fields);
+    if (redis === null) return null;
+    config.redis = redis;
+    const ruleName = fields.string("rule_name");
+    if (reader.failed) return null;
+    if (ruleName === null) {
+      reader.fail("missing rule_name in config");
+      return null;
+    }
+    config.ruleName = ruleName;
+    const hasGlobal = fields.has("global_threshold");
+    const hasItems = fields.has("rule_items");
+    if (!hasGlobal && !hasItems) {
+      reader.fail("at least one of 'global_threshold' or 'rule_items' must be set");
+      return null;
+    }
+    if (hasGlobal && hasItems) {
+      reader.fail("'global_threshold' and 'rule_items' cannot be set at the same time");
+      return null;
+    }
+    if (hasGlobal) {
+      const threshold = fields.object("global_threshold");
+      if (threshold === null) return null;
+      config.global = readLimits(threshold, "failed to parse global_threshold: ", "");
+      if (config.global === null) return null;
+      threshold.done();
+    } else {
+      // A lone object is read as one item, as Higress's lenient array.
+      const raw = fields.member("rule_items")!;
+      let items: Array<ConfigObject> | null;
+      if (raw.kind == JsonKind.Object) items = [new ConfigObject(reader, raw, fields.pathOf("rule_items"))];
+      else items = fields.objectList("rule_items");
+      if (reader.failed || items === null) return null;
+      if (items.length == 0) {
+        reader.fail("config rule_items cannot be empty");
+        return null;
+      }
+      for (let i = 0; i < items.length; i++) {
+        const item = readItem(items[i]);
+        if (item === null) return null;
+        items[i].done();
+        config.items.push(item);
+      }
+    }
+    config.rejectedCode = <u32>fields.int("rejected_code", DEFAULT_REJECTED_CODE, 100, 599, true);
+    const message = fields.string("rejected_msg");
+    if (message !== null) config.rejectedMsg = message;
+    config.showLimitQuotaHeader = fields.lenientBool("show_limit_quota_header") == 1;
+    config.failureModeDeny = fields.lenientBool("failure_mode_deny") == 1;
+    config.injectStreamUsage = fields.lenientBool("inject_stream_usage") != 0;
+    return reader.failed ? null : config;
+  }
+}
+
+export class ParsedRateLimit {
+  constructor(public rules: RuleSet<RateLimitConfig> | null, public reader: ConfigReader) {}
+}
+
+/** Parses the plugin configuration text; each `_rules_` entry is a complete config (plain style). */
+export function parseRateLimitConfig(text: string): ParsedRateLimit {
+  const reader = new ConfigReader(PLUGIN_NAME);
+  const json = parseJson(text);
+  if (json.value === null) {
+    reader.fail("configuration is not valid JSON: " + json.error);
+    return new ParsedRateLimit(null, reader);
+  }
+  const rules = parseRules<RateLimitConfig>(reader, json.value!, new RateLimitParser(), new RuleOptions());
+  return new ParsedRateLimit(rules, reader);
+}

@@ -1,0 +1,115 @@
+/**
+ * Which counters a request counts against (§3.4), with Higress's Redis key strings, e.g.
+ * `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:sk-123` and
+ * `higress-token-ratelimit:default_rule:global_threshold:60`.
+ */
+import { getRequestHeader, getPropertyString } from "../../shared/index";
+import { splitPath, parseQuery } from "../../shared/url/index";
+import { hostFromAddress } from "../../shared/net/index";
+import { RateLimitConfig, RuleItem, LimitKey, Limit, Source } from "./config";
+
+export const KEY_PREFIX = "higress-token-ratelimit:";
+const SOURCE_ADDRESS = ["source", "address"];
+
+/** One Redis counter and its limit. */
+export class Counter {
+  constructor(public key: string, public threshold: i64, public windowSeconds: i64) {}
+}
+
+function counters(base: string, limits: Array<Limit>): Array<Counter> {
+  const out = new Array<Counter>();
+  for (let i = 0; i < limits.length; i++) {
+    const limit = limits[i];
+    out.push(new Counter(base.replace("{window}", limit.windowSeconds.toString()), limit.threshold, limit.windowSeconds));
+  }
+  return out;
+}
+
+/** The cookie's value: pieces split on ";", trimmed, "name=value" (k=a=b gives "a"); null when absent or empty. */
+function cookieValue(name: string): string | null {
+  const header = getRequestHeader("cookie");
+  if (header === null) return null;
+  const pieces = header.split(";");
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i].trim();
+    const parts = piece.split("=");
+    // A piece without "=" is skipped (Higress panics on it, decision R6).
+    if (parts.length < 2 || parts[0] != name) continue;
+    return parts[1].length > 0 ? parts[1] : null;
+  }
+  return null;
+}
+
+function paramValue(name: string): string | null {
+  const path = getRequestHeader(":path");
+  if (path === null) return null;
+  const params = parseQuery(splitPath(path).query);
+  let found: string | null = null;
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    // A malformed query skips the whole item, as Go's url.ParseQuery fails.
+    if (!p.valid) return null;
+    if (found === null && p.name == name) found = p.value;
+  }
+  return found;
+}
+
+function ipValue(item: RuleItem): string | null {
+  let raw: string | null;
+  if (item.ipHeader.length > 0) {
+    raw = getRequestHeader(item.ipHeader);
+    if (raw !== null) {
+      const comma = raw!.trim().indexOf(",");
+      raw = comma < 0 ? raw!.trim() : raw!.trim().slice(0, comma);
+    }
+  } else {
+    raw = getPropertyString(SOURCE_ADDRESS);
+  }
+  if (raw === null) return null;
+  const ip = hostFromAddress(raw!);
+  return ip === null ? null : ip.toString();
+}
+
+function valueOf(item: RuleItem): string | null {
+  switch (item.source) {
+    case Source.Header:
+      return getRequestHeader(item.ruleKey);
+    case Source.Param:
+      return paramValue(item.ruleKey);
+    case Source.Cookie:
+      return cookieValue(item.ruleKey);
+    case Source.Consumer:
+      return getRequestHeader("x-mse-consumer");
+    default:
+      return ipValue(item);
+  }
+}
+
+function matches(item: RuleItem, key: LimitKey, value: string): bool {
+  if (item.source == Source.Ip) {
+    const ip = hostFromAddress(value);
+    return ip !== null && key.cidr !== null && key.cidr!.contains(ip);
+  }
+  if (key.key == value) return true;
+  if (!item.perValue) return false;
+  if (key.any) return true;
+  return key.regex !== null && key.regex!.test(value);
+}
+
+/** The counters for this request; empty when no rule item matches (then no Redis traffic). Only in onRequestHeaders. */
+export function chooseCounters(config: RateLimitConfig): Array<Counter> {
+  const prefix = KEY_PREFIX + config.ruleName + ":";
+  const global = config.global;
+  if (global !== null) return counters(prefix + "global_threshold:{window}", global);
+  for (let i = 0; i < config.items.length; i++) {
+    const item = config.items[i];
+    const value = valueOf(item);
+    if (value === null) continue;
+    for (let k = 0; k < item.keys.length; k++) {
+      const key = item.keys[k];
+      if (!matches(item, key, value!)) continue;
+      return counters(prefix + item.limitType + ":{window}:" + item.ruleKey + ":" + value!, key.limits);
+    }
+  }
+  return new Array<Counter>();
+}

@@ -1,0 +1,150 @@
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startUpstream, type Upstream } from "../support/upstream.ts";
+import { startRedis, type RedisServer } from "../support/redis.ts";
+import { request } from "../support/net.ts";
+import { pluginWasm } from "../support/paths.ts";
+import { waitFor } from "../support/net.ts";
+
+const REDIS_CLUSTER = "outbound|80||local-redis.static";
+const USER1 = "user1-key-0002";
+const USER2 = "user2-key-0003";
+const MESSAGES = [{ role: "user" as const, content: "Who are you?" }];
+const PROMPT = 3;
+const COMPLETION = 12;
+
+let upstream: Upstream;
+let redis: RedisServer;
+const gateways: Gateway[] = [];
+
+before(async () => {
+  upstream = await startUpstream({ completionTokens: COMPLETION });
+  redis = await startRedis();
+});
+after(async () => {
+  for (const g of gateways) {
+    assert.equal(g.chain.failed(), false, "the VM never trapped");
+    await g.close();
+  }
+  await upstream.close();
+  await redis.stop();
+});
+beforeEach(async () => {
+  await redis.flush();
+});
+
+const WALKTHROUGH = {
+  rule_name: "default_rule",
+  rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 5 }] }],
+  redis: { service_name: "local-redis.static", service_port: 80 },
+};
+
+async function gateway(config: object, withKeyAuth = false): Promise<Gateway> {
+  const plugins = [];
+  if (withKeyAuth) {
+    plugins.push({ name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: USER1 }, { name: "aliyun-user2", credential: USER2 }] } });
+  }
+  plugins.push({ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config });
+  const g = await startGateway({
+    clusters: { llm: { url: upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${redis.port}` } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+    plugins,
+  });
+  gateways.push(g);
+  return g;
+}
+
+async function chat(g: Gateway, key: string, extra: Array<[string, string]> = []) {
+  return request(`${g.url}/v1/chat/completions`, {
+    headers: [["x-api-key", key], ["content-type", "application/json"], ...extra],
+    body: JSON.stringify({ model: "qwen-max", messages: MESSAGES }),
+  });
+}
+
+const keyOf = (value: string) => `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:${value}`;
+
+test("the walkthrough: the first chat passes and is charged, the next within the minute gets 429", async () => {
+  const g = await gateway(WALKTHROUGH, true);
+  const first = await chat(g, USER1);
+  assert.equal(first.status, 200);
+  await waitFor(async () => (await redis.client.get(keyOf(USER1))) !== null);
+  assert.equal(await redis.client.get(keyOf(USER1)), String(PROMPT + COMPLETION));
+  const ttl = await redis.client.ttl(keyOf(USER1));
+  assert.ok(ttl > 55 && ttl <= 60, `TTL ${ttl}`);
+  const second = await chat(g, USER1);
+  assert.equal(second.status, 429);
+  assert.equal(second.body, "Too many requests");
+  assert.equal(second.headers["x-tokenratelimit-reset"], second.headers["retry-after"]);
+  assert.ok(Number(second.headers["retry-after"]) > 0);
+  assert.equal(await redis.client.get(keyOf(USER1)), String(PROMPT + COMPLETION), "a rejected request is not charged");
+  assert.equal((await chat(g, USER2)).status, 200, "each key has its own counter");
+  const rejections = g.metrics().find((m) => m.name === "wasmcustom.route.aliyun.upstream.llm.model.none.consumer.aliyun-user1.metric.token_ratelimit_count");
+  assert.equal(rejections?.value, 1);
+});
+
+test("a counter written by Higress is honoured: at the threshold passes, above it rejects (R1)", async () => {
+  const g = await gateway(WALKTHROUGH);
+  await redis.client.command("SET", keyOf("higress-written"), 5, "EX", 60);
+  assert.equal((await chat(g, "higress-written")).status, 200, "current == threshold still passes");
+  await redis.client.command("SET", keyOf("over"), 6, "EX", 60);
+  assert.equal((await chat(g, "over")).status, 429);
+});
+
+test("a stream without stream_options is charged (A1)", async () => {
+  const g = await gateway(WALKTHROUGH);
+  const client = new OpenAI({ apiKey: "sk", baseURL: `${g.url}/v1`, defaultHeaders: { "x-api-key": "streamer" } });
+  const stream = await client.chat.completions.create({ model: "qwen-max", messages: MESSAGES, stream: true });
+  for await (const _ of stream) void _;
+  await waitFor(async () => (await redis.client.get(keyOf("streamer"))) !== null);
+  assert.equal(await redis.client.get(keyOf("streamer")), String(PROMPT + COMPLETION));
+});
+
+test("no matching rule item means no Redis traffic and no counter", async () => {
+  const g = await gateway({ ...WALKTHROUGH, rule_items: [{ limit_by_header: "x-tenant", limit_keys: [{ key: "gold", token_per_minute: 5 }] }] });
+  assert.equal((await chat(g, "k", [["x-tenant", "silver"]])).status, 200);
+  assert.deepEqual(await redis.client.keys("higress-token-ratelimit:*"), []);
+});
+
+test("several windows at once each get a counter; any exhausted window rejects (R2)", async () => {
+  const g = await gateway({ ...WALKTHROUGH, rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1000, token_per_hour: 20 }] }] });
+  assert.equal((await chat(g, "multi")).status, 200);
+  await waitFor(async () => (await redis.client.keys("higress-token-ratelimit:*")).length === 2);
+  assert.deepEqual(await redis.client.keys("higress-token-ratelimit:*"), [
+    "higress-token-ratelimit:default_rule:limit_by_per_header:3600:x-api-key:multi",
+    "higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:multi",
+  ]);
+  assert.equal((await chat(g, "multi")).status, 200);
+  await waitFor(async () => (await redis.client.get("higress-token-ratelimit:default_rule:limit_by_per_header:3600:x-api-key:multi")) === "30");
+  assert.equal((await chat(g, "multi")).status, 429, "the hour window (30 > 20) rejects though the minute one has room");
+});
+
+test("global_threshold shares one counter across callers", async () => {
+  const g = await gateway({ rule_name: "shared", global_threshold: { token_per_minute: 10 }, redis: WALKTHROUGH.redis });
+  assert.equal((await chat(g, "a")).status, 200);
+  await waitFor(async () => (await redis.client.get("higress-token-ratelimit:shared:global_threshold:60")) === "15");
+  assert.equal((await chat(g, "b")).status, 429);
+});
+
+test("Redis down: fail open by default, 503 with failure_mode_deny, never a hang (R4)", async () => {
+  const open = await gateway(WALKTHROUGH);
+  const deny = await gateway({ ...WALKTHROUGH, failure_mode_deny: true });
+  await redis.kill();
+  try {
+    const started = Date.now();
+    assert.equal((await chat(open, "k")).status, 200);
+    const denied = await chat(deny, "k");
+    assert.equal(denied.status, 503);
+    assert.equal(denied.body, "ai-token-ratelimit: the rate limit store is unavailable");
+    assert.ok(Date.now() - started < 3000);
+  } finally {
+    await redis.restart();
+  }
+});
+
+test("a bad configuration is rejected with Higress's message naming the field", async () => {
+  await assert.rejects(gateway({ rule_items: WALKTHROUGH.rule_items, redis: WALKTHROUGH.redis }), /missing rule_name in config/);
+  await assert.rejects(gateway({ ...WALKTHROUGH, rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "abc", token_per_minute: 5 }] }] }), /the 'limit_by_per_header' restriction must start with 'regexp:' or be exactly '\*'/);
+  await assert.rejects(gateway({ rule_name: "r", rule_items: WALKTHROUGH.rule_items }), /missing redis in config/);
+});
