@@ -1,0 +1,62 @@
+/** ai-quota configuration (higress-behavior.md §4.2) plus `failure_mode_deny` (Q3) and `inject_stream_usage` (A1). Pure. */
+import { ConfigObject, ConfigReader, parseJson } from "../../shared/json/index";
+import { ConfigParser, RuleOptions, RuleSet, parseRules } from "../../shared/rules/index";
+import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
+
+export const PLUGIN_NAME = "ai-quota";
+export const DEFAULT_ADMIN_PATH = "/quota";
+export const DEFAULT_KEY_PREFIX = "chat_quota:";
+/** The admin API lives under this suffix plus admin_path (Q1). */
+export const CHAT_SUFFIX = "/v1/chat/completions";
+
+export class QuotaConfig {
+  adminConsumer: string = "";
+  adminPath: string = DEFAULT_ADMIN_PATH;
+  keyPrefix: string = DEFAULT_KEY_PREFIX;
+  failureModeDeny: bool = true;
+  injectStreamUsage: bool = true;
+  redis: RedisConfig = new RedisConfig();
+
+  /** `<redis_key_prefix><consumer>`, e.g. `chat_quota:aliyun-user1`. */
+  keyOf(consumer: string): string {
+    return this.keyPrefix + consumer;
+  }
+}
+
+class QuotaParser extends ConfigParser<QuotaConfig> {
+  parse(fields: ConfigObject, global: QuotaConfig | null): QuotaConfig | null {
+    const reader = fields.reader;
+    const config = new QuotaConfig();
+    const admin = fields.string("admin_consumer");
+    if (reader.failed) return null;
+    if (admin === null || admin.length == 0) {
+      reader.fail("missing admin_consumer in config");
+      return null;
+    }
+    config.adminConsumer = admin;
+    const path = fields.string("admin_path");
+    if (path !== null && path.length > 0) config.adminPath = path;
+    const prefix = fields.string("redis_key_prefix");
+    if (prefix !== null && prefix.length > 0) config.keyPrefix = prefix;
+    const redis = parseRedisConfig(fields);
+    if (redis === null) return null;
+    config.redis = redis;
+    config.failureModeDeny = fields.lenientBool("failure_mode_deny") != 0;
+    config.injectStreamUsage = fields.lenientBool("inject_stream_usage") != 0;
+    return reader.failed ? null : config;
+  }
+}
+
+export class ParsedQuota {
+  constructor(public rules: RuleSet<QuotaConfig> | null, public reader: ConfigReader) {}
+}
+
+export function parseQuotaConfig(text: string): ParsedQuota {
+  const reader = new ConfigReader(PLUGIN_NAME);
+  const json = parseJson(text);
+  if (json.value === null) {
+    reader.fail("configuration is not valid JSON: " + json.error);
+    return new ParsedQuota(null, reader);
+  }
+  return new ParsedQuota(parseRules<QuotaConfig>(reader, json.value!, new QuotaParser(), new RuleOptions()), reader);
+}

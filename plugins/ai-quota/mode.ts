@@ -1,0 +1,29 @@
+/** Which kind of request this is, by path suffix (§4.3 step 4, decision Q2). */
+import { splitPath, decodeComponent } from "../../shared/url/index";
+import { QuotaConfig, CHAT_SUFFIX } from "./config";
+
+export enum Mode {
+  None,
+  Chat,
+  AdminQuery,
+  AdminRefresh,
+  AdminDelta,
+}
+
+/** Every LLM endpoint that reports usage is checked and charged, not only chat completions (Q2). */
+const LLM_SUFFIXES: StaticArray<string> = ["/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/messages", "/v1/embeddings"];
+const GEMINI_METHODS: StaticArray<string> = [":generateContent", ":streamGenerateContent"];
+
+export function modeOf(rawPath: string, config: QuotaConfig): Mode {
+  const raw = splitPath(rawPath).path;
+  // A bad escape keeps the raw path: checking it is safer than skipping the quota.
+  const decoded = decodeComponent(raw, false);
+  const path = decoded === null ? raw : decoded;
+  const admin = CHAT_SUFFIX + config.adminPath;
+  if (path.endsWith(admin + "/refresh")) return Mode.AdminRefresh;
+  if (path.endsWith(admin + "/delta")) return Mode.AdminDelta;
+  if (path.endsWith(admin)) return Mode.AdminQuery;
+  for (let i = 0; i < LLM_SUFFIXES.length; i++) if (path.endsWith(LLM_SUFFIXES[i])) return Mode.Chat;
+  for (let i = 0; i < GEMINI_METHODS.length; i++) if (path.endsWith(GEMINI_METHODS[i])) return Mode.Chat;
+  return Mode.None;
+}

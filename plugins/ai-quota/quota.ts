@@ -1,0 +1,169 @@
+/** One stream through ai-quota: the consumer, the admin API, or a quota check before and a charge after. */
+import {
+  HttpContext, RootContext, HeaderAction, DataAction, Status, continueRequest, getRequestHeader, getPropertyString,
+  getRequestBody, getResponseBody, counter, incrementMetric, logWarn,
+} from "../../shared/index";
+import { RedisClient, RedisReply, RespValue } from "../../shared/redis/index";
+import { StreamUsage } from "../../shared/usage/stream-usage";
+import { QuotaConfig } from "./config";
+import { Mode, modeOf } from "./mode";
+import { reply, queryQuota, writeQuota } from "./admin";
+import { QuotaReply, NO_CONSUMER, EMPTY_CONSUMER, NO_QUOTA, NOT_ADMIN, STORE_UNAVAILABLE } from "./errors";
+
+const ROUTE_NAME = ["route_name"];
+
+class CheckAnswer extends RedisReply {
+  constructor(private stream: QuotaStream) {
+    super();
+  }
+  onReply(value: RespValue): void {
+    this.stream.onCheck(value);
+  }
+}
+
+class ChargeAnswer extends RedisReply {
+  constructor(private stream: QuotaStream) {
+    super();
+  }
+  onReply(value: RespValue): void {
+    if (value.isError) {
+      logWarn("ai-quota: charge failed: " + value.text);
+      this.stream.count("charge_failure", "none");
+    }
+  }
+}
+
+export class QuotaStream extends HttpContext {
+  config: QuotaConfig | null = null;
+  client: RedisClient | null = null;
+  mode: Mode = Mode.None;
+  consumer: string = "";
+  route: string = "-";
+  usage: StreamUsage | null = null;
+  waitingForCheck: bool = false;
+  denied: bool = false;
+
+  constructor(id: u32, root: RootContext) {
+    super(id, root);
+  }
+
+  /** Metrics per route, consumer and model, named apart from ai-statistics' (A3). */
+  count(what: string, model: string, amount: i64 = 1): void {
+    incrementMetric(counter("ai_quota.route." + this.route + ".consumer." + this.consumer + ".model." + model + "." + what), amount);
+  }
+
+  begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {
+    this.config = config;
+    this.client = client;
+    const route = getPropertyString(ROUTE_NAME);
+    if (route !== null) this.route = route;
+    const consumer = getRequestHeader("x-mse-consumer");
+    if (consumer === null) return this.deny(NO_CONSUMER);
+    if (consumer.length == 0) return this.deny(EMPTY_CONSUMER);
+    this.consumer = consumer;
+    const path = getRequestHeader(":path");
+    this.mode = path === null ? Mode.None : modeOf(path, config);
+    if (this.mode == Mode.None) return HeaderAction.Continue;
+    if (this.mode != Mode.Chat) {
+      if (consumer != config.adminConsumer) return this.deny(NOT_ADMIN);
+      if (this.mode == Mode.AdminQuery) {
+        queryQuota(config, client);
+        return HeaderAction.StopIteration;
+      }
+      // Q4: a refresh or delta without a body is an empty form, answered now.
+      if (endOfStream) {
+        writeQuota(config, client, "", this.mode == Mode.AdminRefresh);
+        return HeaderAction.StopIteration;
+      }
+      return HeaderAction.StopIteration;
+    }
+    const usage = new StreamUsage(config.injectStreamUsage);
+    this.usage = usage;
+    usage.onRequestHeaders(endOfStream);
+    if (client.get(config.keyOf(consumer), new CheckAnswer(this)) != Status.Ok) {
+      // G4: decided now, never left waiting.
+      return this.storeFailure("cannot dispatch the check") ? HeaderAction.StopIteration : HeaderAction.Continue;
+    }
+    this.waitingForCheck = true;
+    return HeaderAction.StopIteration;
+  }
+
+  private deny(answer: QuotaReply): HeaderAction {
+    this.denied = true;
+    reply(answer);
+    return HeaderAction.StopIteration;
+  }
+
+  /** Q3: 503 naming the quota store, or let the request through with failure_mode_deny false. True when denied. */
+  private storeFailure(reason: string): bool {
+    logWarn("ai-quota: quota store unavailable: " + reason);
+    this.count("store_failure", "none");
+    if (!this.config!.failureModeDeny) return false;
+    this.denied = true;
+    reply(STORE_UNAVAILABLE);
+    return true;
+  }
+
+  onCheck(value: RespValue): void {
+    this.waitingForCheck = false;
+    if (value.isError) {
+      if (!this.storeFailure(value.text)) this.resume();
+      return;
+    }
+    if (value.isNull || value.toInteger() <= 0) {
+      this.denied = true;
+      this.count("rejected_no_quota", "none");
+      reply(NO_QUOTA);
+      return;
+    }
+    this.resume();
+  }
+
+  private resume(): void {
+    if (this.usage !== null && this.usage!.waitingForBody) return;
+    continueRequest();
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
+    if (this.mode == Mode.AdminRefresh || this.mode == Mode.AdminDelta) {
+      if (this.denied || !endOfStream) return DataAction.StopIterationAndBuffer;
+      const body = getRequestBody(0, bodySize);
+      writeQuota(this.config!, this.client!, body === null ? "" : String.UTF8.decode(body), this.mode == Mode.AdminRefresh);
+      return DataAction.StopIterationAndBuffer;
+    }
+    const usage = this.usage;
+    if (usage === null) return DataAction.Continue;
+    const action = usage.onRequestBody(bodySize, endOfStream);
+    if (this.waitingForCheck || this.denied) return DataAction.StopIterationAndBuffer;
+    return action;
+  }
+
+  onResponseHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
+    if (this.usage !== null && !this.denied) this.usage!.onResponseHeaders();
+    return HeaderAction.Continue;
+  }
+
+  onResponseBody(bodySize: u32, endOfStream: bool): DataAction {
+    const usage = this.usage;
+    if (usage === null || this.denied) return DataAction.Continue;
+    usage.onResponseBody(bodySize > 0 ? getResponseBody(0, bodySize) : null, endOfStream);
+    if (endOfStream) this.charge();
+    return DataAction.Continue;
+  }
+
+  /** Q5: input + output with one DECRBY at the end of the response. */
+  private charge(): void {
+    const usage = this.usage!.usage;
+    if (usage === null) return;
+    const amount = usage.charge();
+    const model = usage.model.length > 0 ? usage.model : this.usage!.requestModel.length > 0 ? this.usage!.requestModel : "unknown";
+    if (usage.inputTokens > 0) this.count("input_token", model, usage.inputTokens);
+    if (usage.outputTokens > 0) this.count("output_token", model, usage.outputTokens);
+    if (amount <= 0) return;
+    const status = this.client!.decrBy(this.config!.keyOf(this.consumer), amount, new ChargeAnswer(this));
+    if (status != Status.Ok) {
+      logWarn("ai-quota: charge could not be sent: status " + status.toString());
+      this.count("charge_failure", model);
+    }
+  }
+}

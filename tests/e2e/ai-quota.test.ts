@@ -1,0 +1,141 @@
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startUpstream, type Upstream } from "../support/upstream.ts";
+import { startRedis, type RedisServer } from "../support/redis.ts";
+import { request, waitFor } from "../support/net.ts";
+import { pluginWasm } from "../support/paths.ts";
+
+const ADMIN = "admin-key-0001";
+const USER1 = "user1-key-0002";
+const USER2 = "user2-key-0003";
+const MESSAGES = [{ role: "user", content: "Who are you?" }];
+const CHARGE = 3 + 12;
+
+let upstream: Upstream;
+let redis: RedisServer;
+let g: Gateway;
+
+const KEY_AUTH = {
+  keys: ["x-api-key"],
+  consumers: [{ name: "aliyun-admin", credential: ADMIN }, { name: "aliyun-user1", credential: USER1 }, { name: "aliyun-user2", credential: USER2 }],
+};
+const QUOTA = { redis_key_prefix: "chat_quota:", admin_consumer: "aliyun-admin", admin_path: "/quota", redis: { service_name: "local-redis.static", service_port: 80, timeout: 2000 } };
+const RATELIMIT = { rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 5 }] }], rule_name: "default_rule", redis: { service_name: "local-redis.static", service_port: 80 } };
+
+before(async () => {
+  upstream = await startUpstream({ completionTokens: 12 });
+  redis = await startRedis();
+  g = await startGateway({
+    clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+    // Higress's order: key-auth, then ai-quota, then ai-token-ratelimit.
+    plugins: [
+      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
+      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: QUOTA },
+      { name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: RATELIMIT },
+    ],
+  });
+});
+after(async () => {
+  assert.equal(g.chain.failed(), false, "no VM trapped");
+  await g.close();
+  await upstream.close();
+  await redis.stop();
+});
+beforeEach(async () => {
+  await redis.flush();
+});
+
+const admin = (path: string, body?: string, key = ADMIN) =>
+  request(`${g.url}${path}`, { headers: [["x-api-key", key], ["x-higress-llm-model", "qwen-max"]], ...(body !== undefined ? { body, method: "POST" } : {}) });
+const chat = (key: string, path = "/v1/chat/completions") =>
+  request(`${g.url}${path}`, { headers: [["x-api-key", key], ["content-type", "application/json"]], body: JSON.stringify({ model: "qwen-max", messages: MESSAGES }) });
+
+test("the walkthrough's session gives the walkthrough's answers", async () => {
+  const forwardedBefore = upstream.requests.length;
+  const query = await admin("/v1/chat/completions/quota?consumer=aliyun-user1");
+  assert.equal(query.status, 200);
+  assert.equal(query.headers["content-type"], "application/json");
+  assert.equal(query.body, '{"consumer":"aliyun-user1","quota":0}');
+  const refresh = await admin("/v1/chat/completions/quota/refresh", "consumer=aliyun-user1&quota=100");
+  assert.deepEqual([refresh.status, refresh.body], [200, "refresh quota successful"]);
+  const delta = await admin("/v1/chat/completions/quota/delta", "consumer=aliyun-user1&value=100");
+  assert.deepEqual([delta.status, delta.body], [200, "delta quota successful"]);
+  assert.equal(await redis.client.get("chat_quota:aliyun-user1"), "200");
+  assert.equal(upstream.requests.length, forwardedBefore, "admin requests are never forwarded");
+
+  assert.equal((await chat(USER1)).status, 200);
+  await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user1")) === String(200 - CHARGE));
+  const second = await chat(USER1);
+  assert.equal(second.status, 429);
+  assert.equal(second.body, "Too many requests");
+
+  const noQuota = await chat(USER2);
+  assert.deepEqual([noQuota.status, noQuota.body], [403, "Request denied by ai quota check, No quota left"]);
+  const noKey = await request(`${g.url}/v1/chat/completions`, { body: "{}" });
+  assert.equal(noKey.status, 401);
+});
+
+test("only admin_consumer reaches the admin API, even with a spoofed X-Mse-Consumer", async () => {
+  const asUser = await admin("/v1/chat/completions/quota?consumer=aliyun-user1", undefined, USER1);
+  assert.deepEqual([asUser.status, asUser.body], [403, "Request denied by ai quota check. Unauthorized admin consumer."]);
+  const spoofed = await request(`${g.url}/v1/chat/completions/quota/refresh`, { method: "POST", headers: [["x-api-key", USER1], ["x-mse-consumer", "aliyun-admin"]], body: "consumer=aliyun-user1&quota=999999" });
+  assert.equal(spoofed.status, 403);
+  assert.equal(await redis.client.get("chat_quota:aliyun-user1"), null);
+});
+
+test("admin errors: missing consumer, non-integer values, an empty refresh answered at once (Q4), negative delta", async () => {
+  assert.deepEqual([(await admin("/v1/chat/completions/quota")).body], ["Request denied by ai quota check. consumer can't be empty."]);
+  const badRefresh = await admin("/v1/chat/completions/quota/refresh", "consumer=aliyun-user1&quota=1.5");
+  assert.deepEqual([badRefresh.status, badRefresh.body], [403, "Request denied by ai quota check. consumer can't be empty and quota must be integer."]);
+  const empty = await request(`${g.url}/v1/chat/completions/quota/refresh`, { method: "POST", headers: [["x-api-key", ADMIN], ["content-length", "0"]] });
+  assert.deepEqual([empty.status, empty.body], [403, "Request denied by ai quota check. consumer can't be empty and quota must be integer."]);
+  const badDelta = await admin("/v1/chat/completions/quota/delta", "consumer=&value=5");
+  assert.equal(badDelta.body, "Request denied by ai quota check. consumer can't be empty and value must be integer.");
+  await admin("/v1/chat/completions/quota/delta", "consumer=c&value=-7");
+  assert.equal(await redis.client.get("chat_quota:c"), "-7");
+});
+
+test("paths with prefixes work, and /v1/responses and /v1/messages are checked and charged (Q2)", async () => {
+  const query = await admin("/api/v1/chat/completions/quota?consumer=aliyun-user2");
+  assert.equal(query.body, '{"consumer":"aliyun-user2","quota":0}');
+  assert.equal((await chat(USER2, "/v1/responses")).status, 403);
+  await redis.client.set("chat_quota:aliyun-user2", 1000);
+  assert.equal((await chat(USER2, "/v1/messages")).status, 200);
+  await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user2")) === String(1000 - CHARGE));
+});
+
+test("Redis down: 503 naming the quota store, never a hang (Q3)", async () => {
+  await redis.kill();
+  try {
+    const started = Date.now();
+    const res = await chat(ADMIN);
+    assert.deepEqual([res.status, res.body], [503, "Request denied by ai quota check. The quota store is unavailable."]);
+    const query = await admin("/v1/chat/completions/quota?consumer=x");
+    assert.deepEqual([query.status, query.body], [503, "redis error:cannot connect to redis cluster"]);
+    assert.ok(Date.now() - started < 4000);
+  } finally {
+    await redis.restart();
+  }
+});
+
+test("50 concurrent chats of one consumer: the final quota is the start minus the charged usage", async () => {
+  // A separate gateway without the rate limit, so every chat is charged.
+  const solo = await startGateway({
+    clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+    plugins: [
+      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
+      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: QUOTA },
+    ],
+  });
+  try {
+    await redis.client.set("chat_quota:aliyun-user1", 100000);
+    const results = await Promise.all(Array.from({ length: 50 }, () => request(`${solo.url}/v1/chat/completions`, { headers: [["x-api-key", USER1], ["content-type", "application/json"]], body: JSON.stringify({ model: "m", messages: MESSAGES }) })));
+    assert.ok(results.every((r) => r.status === 200));
+    await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user1")) === String(100000 - 50 * CHARGE), 3000);
+  } finally {
+    await solo.close();
+  }
+});
