@@ -5,10 +5,10 @@ import { repoRoot } from "../support/paths.ts";
 
 const plugins = readdirSync(`${repoRoot}plugins`).filter((p) => existsSync(`${repoRoot}plugins/${p}/errors.ts`));
 
-/** `new XError(status, "body", "details")` constants in a plugin's errors.ts. */
+/** `new X(status, "body", "details")` constants in a plugin's errors.ts. */
 function errorConstants(plugin: string): string[] {
   const source = readFileSync(`${repoRoot}plugins/${plugin}/errors.ts`, "utf8");
-  return [...source.matchAll(/new \w+Error\((\d+), "((?:[^"\\]|\\.)*)", "([^"]+)"\)/g)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
+  return [...source.matchAll(/new \w+\((\d{3}), "((?:[^"\\]|\\.)*)", "([^"]+)"\)/g)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
 }
 
 function section(readme: string, title: string): string {
