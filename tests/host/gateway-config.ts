@@ -22,6 +22,8 @@ export interface GatewayConfig {
   admin: { host: string; port: number };
   mode: HostMode;
   httpClusters: Record<string, URL>;
+  /** Headers the router adds to requests of a cluster (e.g. the provider's API key). */
+  clusterHeaders: Record<string, Array<[string, string]>>;
   redisClusters: Record<string, { host: string; port: number }>;
   routes: RouteConfig[];
   plugins: PluginSpec[];
@@ -66,12 +68,15 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
   const mode = root.mode ?? "higress";
   if (mode !== "higress" && mode !== "envoy") fail("mode", `must be "higress" or "envoy", got ${JSON.stringify(mode)}`);
   const httpClusters: Record<string, URL> = {};
+  const clusterHeaders: Record<string, Array<[string, string]>> = {};
   const redisClusters: Record<string, { host: string; port: number }> = {};
   for (const [name, value] of Object.entries(object(root.clusters ?? {}, "clusters"))) {
     const c = object(value, `clusters.${name}`);
     if (c.url !== undefined) {
       try {
         httpClusters[name] = new URL(string(c.url, `clusters.${name}.url`));
+        const extra = c.headers === undefined ? {} : object(c.headers, `clusters.${name}.headers`);
+        clusterHeaders[name] = Object.entries(extra).map(([k, v]) => [k.toLowerCase(), string(v, `clusters.${name}.headers.${k}`)]);
       } catch (e) {
         if (e instanceof GatewayConfigError) throw e;
         fail(`clusters.${name}.url`, `must be an http URL, got ${JSON.stringify(c.url)}`);
@@ -118,6 +123,7 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
     admin: listener(root.admin, "admin"),
     mode,
     httpClusters,
+    clusterHeaders,
     redisClusters,
     routes,
     plugins,

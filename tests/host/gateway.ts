@@ -111,14 +111,16 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
 
   const sendUpstream = (target: URL, head: HeaderList, endStream: boolean) => {
     const outHeaders: Array<string> = [];
+    const extra = route ? config.clusterHeaders[route.cluster] ?? [] : [];
     let path = "/";
     let method = "GET";
     for (const [k, v] of head) {
       if (k === ":path") path = v;
       else if (k === ":method") method = v;
       else if (k === ":authority") outHeaders.push("host", v);
-      else if (!k.startsWith(":")) outHeaders.push(k, v);
+      else if (!k.startsWith(":") && !extra.some(([name]) => name === k)) outHeaders.push(k, v);
     }
+    for (const [k, v] of extra) outHeaders.push(k, v);
     upstreamReq = http.request({ host: target.hostname, port: target.port, method, path, headers: outHeaders as unknown as http.OutgoingHttpHeaders, agent: false });
     upstreamReq.on("response", (upstreamRes) => {
       const response: HeaderList = [[":status", String(upstreamRes.statusCode)]];

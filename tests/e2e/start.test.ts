@@ -1,0 +1,31 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { request, waitFor } from "../support/net.ts";
+import { repoRoot } from "../support/paths.ts";
+
+test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (c) => (output += c));
+  child.stderr.on("data", (c) => (output += c));
+  try {
+    await waitFor(() => /gateway on (http:\/\/127\.0\.0\.1:\d+)/.test(output), 20000);
+    const base = /gateway on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
+    const key = (name: string) => new RegExp(`${name}\\s+x-api-key: (\\S+)`).exec(output)![1];
+    const admin = [["x-api-key", key("aliyun-admin")]] as Array<[string, string]>;
+    const refresh = await request(`${base}/v1/chat/completions/quota/refresh`, { headers: admin, body: "consumer=aliyun-user1&quota=100" });
+    assert.equal(refresh.body, "refresh quota successful");
+    const chatBody = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
+    const user1 = [["x-api-key", key("aliyun-user1")], ["content-type", "application/json"]] as Array<[string, string]>;
+    assert.equal((await request(`${base}/v1/chat/completions`, { headers: user1, body: chatBody })).status, 200);
+    await waitFor(async () => JSON.parse((await request(`${base}/v1/chat/completions/quota?consumer=aliyun-user1`, { headers: admin })).body).quota < 100, 3000);
+    assert.equal((await request(`${base}/v1/chat/completions`, { headers: user1, body: chatBody })).status, 429);
+    const user2 = await request(`${base}/v1/chat/completions`, { headers: [["x-api-key", key("aliyun-user2")]], body: chatBody });
+    assert.deepEqual([user2.status, user2.body], [403, "Request denied by ai quota check, No quota left"]);
+  } finally {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGINT");
+    await exited;
+  }
+});
