@@ -26,6 +26,10 @@ export interface UpstreamOptions {
   errorStatus?: number;
   /** Send bodies gzip-compressed with `content-encoding: gzip`. */
   gzip?: boolean;
+  /** Listen address; loopback unless a container needs to reach it. */
+  host?: string;
+  /** Listen port; 0 picks a free one. */
+  port?: number;
   /** Destroy the socket after writing this many body bytes. */
   resetAfterBytes?: number;
 }
@@ -187,10 +191,10 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     port,
     requests,
     options,

@@ -1,0 +1,70 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, existsSync } from "node:fs";
+import YAML from "yaml";
+import { renderEnvoy, loadWalkthrough, OUTPUTS, WASM_DIR, WASM_FILTER_TYPE } from "../../scripts/gen-envoy.ts";
+import { createHost } from "../host/direct.ts";
+import { pluginWasm, repoRoot } from "../support/paths.ts";
+
+const read = (file: string) => readFileSync(`${repoRoot}${file}`, "utf8");
+
+/** The Higress cluster name a plugin config's `redis` block names. */
+function redisCluster(config: any): string | null {
+  if (!config.redis) return null;
+  const name = config.redis.service_name as string;
+  const port = config.redis.service_port || (name.endsWith(".static") ? 80 : 6379);
+  return `outbound|${port}||${name}`;
+}
+
+test("envoy/ is generated from stack/walkthrough.yaml, the source npm start uses", () => {
+  const walkthrough = loadWalkthrough();
+  for (const [file, names] of Object.entries(OUTPUTS)) assert.equal(read(file), renderEnvoy(walkthrough, names), `${file} is stale: run node --import tsx scripts/gen-envoy.ts`);
+});
+
+for (const [file, names] of Object.entries(OUTPUTS)) {
+  test(`${file}: well-formed Wasm filters whose modules are build outputs and whose configs the plugins accept`, async () => {
+    const envoy = YAML.parse(read(file));
+    const hcm = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const filters = hcm.http_filters as any[];
+    assert.deepEqual(filters.map((f) => f.name), [...names, "envoy.filters.http.router"], "Higress's order: key-auth, ai-quota, ai-token-ratelimit, router last");
+    const clusters = (envoy.static_resources.clusters as any[]).map((c) => c.name);
+    for (const filter of filters.slice(0, -1)) {
+      const config = filter.typed_config.config;
+      assert.equal(filter.typed_config["@type"], WASM_FILTER_TYPE);
+      assert.equal(config.vm_config.runtime, "envoy.wasm.runtime.v8");
+      assert.equal(config.configuration["@type"], "type.googleapis.com/google.protobuf.StringValue");
+      const wasm = config.vm_config.code.local.filename as string;
+      assert.equal(wasm, `${WASM_DIR}/${filter.name}.wasm`);
+      assert.ok(existsSync(pluginWasm(filter.name)), `${wasm} is mounted from build/${filter.name}.wasm, a build output`);
+      const pluginConfig = JSON.parse(config.configuration.value);
+      const host = await createHost({ wasm: pluginWasm(filter.name), config: pluginConfig, mode: names.length === 1 ? "envoy" : "higress" });
+      assert.equal(host.chain.failed(), false);
+      const cluster = redisCluster(pluginConfig);
+      if (cluster) assert.ok(clusters.includes(cluster), `cluster ${cluster} is defined`);
+    }
+  });
+}
+
+test("docker-compose.yml mounts the generated configs and build/ into a Higress gateway and a plain Envoy", () => {
+  const compose = YAML.parse(read("docker-compose.yml"));
+  assert.match(compose.services.gateway.image, /higress\/gateway:/);
+  assert.ok(compose.services.gateway.volumes.includes("./envoy/envoy.yaml:/etc/envoy/envoy.yaml:ro"));
+  assert.ok(compose.services.gateway.volumes.includes(`./build:${WASM_DIR}:ro`));
+  assert.ok(compose.services.envoy.volumes.includes("./envoy/envoy-key-auth.yaml:/etc/envoy/envoy.yaml:ro"));
+  assert.deepEqual(Object.keys(compose.services).sort(), ["envoy", "gateway", "redis", "upstream"]);
+  assert.ok(existsSync(`${repoRoot}scripts/upstream.ts`));
+});
+
+for (const name of ["key-auth", "ai-quota", "ai-token-ratelimit"]) {
+  test(`packaging/${name}: a FROM scratch image with plugin.wasm, and a WasmPlugin whose config the plugin accepts`, async () => {
+    assert.match(read(`packaging/${name}/Dockerfile`), new RegExp(`^FROM scratch\\nCOPY build/${name}\\.wasm \\./plugin\\.wasm$`, "m"));
+    const resource = YAML.parse(read(`packaging/${name}/wasmplugin.yaml`));
+    assert.equal(resource.kind, "WasmPlugin");
+    assert.match(resource.spec.url, /^oci:\/\//);
+    // Higress turns the resource into one JSON: defaultConfig plus `_rules_` from matchRules.
+    const json: Record<string, unknown> = resource.spec.defaultConfigDisable ? {} : { ...resource.spec.defaultConfig };
+    json._rules_ = (resource.spec.matchRules ?? []).map((r: any) => ({ ...r.config, _match_route_: r.ingress }));
+    const host = await createHost({ wasm: pluginWasm(name), config: json });
+    assert.equal(host.chain.failed(), false);
+  });
+}
