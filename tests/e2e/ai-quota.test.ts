@@ -139,3 +139,37 @@ test("50 concurrent chats of one consumer: the final quota is the start minus th
     await solo.close();
   }
 });
+
+test("a streamed chat split into tiny chunks is charged exactly; a stream cut off before its usage charges nothing", async () => {
+  const tiny = await startUpstream({ completionTokens: 12, chunkSize: 3 });
+  const cut = await startUpstream({ completionTokens: 12, resetAfterBytes: 200, chunkSize: 50 });
+  const make = (url: string) => startGateway({
+    clusters: { llm: { url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+    plugins: [
+      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
+      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: QUOTA },
+    ],
+    split_response_body: { every: 1 },
+  });
+  const split = await make(tiny.url);
+  const broken = await make(cut.url);
+  try {
+    await redis.client.set("chat_quota:aliyun-user1", 1000);
+    const body = JSON.stringify({ model: "qwen-max", stream: true, messages: MESSAGES });
+    const streamed = await request(`${split.url}/v1/chat/completions`, { headers: [["x-api-key", USER1], ["content-type", "application/json"]], body });
+    assert.equal(streamed.status, 200);
+    assert.match(streamed.body, /data: \[DONE\]/);
+    await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user1")) === String(1000 - CHARGE));
+    await request(`${broken.url}/v1/chat/completions`, { headers: [["x-api-key", USER1], ["content-type", "application/json"]], body }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await redis.client.get("chat_quota:aliyun-user1"), String(1000 - CHARGE), "nothing charged for the cut-off stream");
+    assert.equal(broken.chain.failed(), false);
+    assert.equal(split.chain.failed(), false);
+  } finally {
+    await split.close();
+    await broken.close();
+    await tiny.close();
+    await cut.close();
+  }
+});

@@ -148,3 +148,79 @@ test("a bad configuration is rejected with Higress's message naming the field", 
   await assert.rejects(gateway({ ...WALKTHROUGH, rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "abc", token_per_minute: 5 }] }] }), /the 'limit_by_per_header' restriction must start with 'regexp:' or be exactly '\*'/);
   await assert.rejects(gateway({ rule_name: "r", rule_items: WALKTHROUGH.rule_items }), /missing redis in config/);
 });
+
+/** [limit type config, request path, request headers, the Redis key Higress would write] */
+const KEY_CASES: Array<[object, string, Array<[string, string]>, string]> = [
+  [{ limit_by_header: "x-tenant", limit_keys: [{ key: "gold", token_per_minute: 100 }] }, "/v1/chat/completions", [["x-tenant", "gold"]], "higress-token-ratelimit:default_rule:limit_by_header:60:x-tenant:gold"],
+  [{ limit_by_param: "apikey", limit_keys: [{ key: "123456", token_per_minute: 100 }] }, "/v1/chat/completions?apikey=123456", [], "higress-token-ratelimit:default_rule:limit_by_param:60:apikey:123456"],
+  [{ limit_by_per_param: "apikey", limit_keys: [{ key: "regexp:^a.*z$", token_per_hour: 100 }] }, "/v1/chat/completions?apikey=abcz", [], "higress-token-ratelimit:default_rule:limit_by_per_param:3600:apikey:abcz"],
+  [{ limit_by_cookie: "uid", limit_keys: [{ key: "u1", token_per_minute: 100 }] }, "/v1/chat/completions", [["cookie", "broken; uid=u1=x; a=b"]], "higress-token-ratelimit:default_rule:limit_by_cookie:60:uid:u1"],
+  [{ limit_by_per_cookie: "uid", limit_keys: [{ key: "*", token_per_day: 100 }] }, "/v1/chat/completions", [["cookie", "uid=anyone"]], "higress-token-ratelimit:default_rule:limit_by_per_cookie:86400:uid:anyone"],
+  [{ limit_by_per_consumer: "", limit_keys: [{ key: "*", token_per_second: 100 }] }, "/v1/chat/completions", [["x-mse-consumer", "c1"]], "higress-token-ratelimit:default_rule:limit_by_per_consumer:1:x-mse-consumer:c1"],
+  [{ limit_by_per_ip: "from-header-x-forwarded-for", limit_keys: [{ key: "10.0.0.0/8", token_per_minute: 100 }] }, "/v1/chat/completions", [["x-forwarded-for", " 10.1.2.3, 1.1.1.1"]], "higress-token-ratelimit:default_rule:limit_by_per_ip:60:from-header-x-forwarded-for:10.1.2.3"],
+  [{ limit_by_per_ip: "from-remote-addr", limit_keys: [{ key: "127.0.0.0/8", token_per_minute: 100 }] }, "/v1/chat/completions", [], "higress-token-ratelimit:default_rule:limit_by_per_ip:60:from-remote-addr:127.0.0.1"],
+];
+
+for (const [item, path, headers, key] of KEY_CASES) {
+  test(`writes Higress's key ${key}`, async () => {
+    const g = await gateway({ ...WALKTHROUGH, rule_items: [item] });
+    const res = await request(`${g.url}${path}`, { headers: [["content-type", "application/json"], ...headers], body: JSON.stringify({ model: "m", messages: MESSAGES }) });
+    assert.equal(res.status, 200);
+    await waitFor(async () => (await redis.client.keys("higress-token-ratelimit:*")).length > 0);
+    assert.deepEqual(await redis.client.keys("higress-token-ratelimit:*"), [key]);
+    assert.equal(await redis.client.get(key), String(PROMPT + COMPLETION));
+  });
+}
+
+test("rule_items and limit_keys are tried in order; the first hit wins", async () => {
+  const g = await gateway({
+    ...WALKTHROUGH,
+    rule_items: [
+      { limit_by_header: "x-tier", limit_keys: [{ key: "free", token_per_minute: 10 }] },
+      { limit_by_per_header: "x-api-key", limit_keys: [{ key: "regexp:^vip-", token_per_minute: 1000 }, { key: "*", token_per_minute: 10 }] },
+    ],
+  });
+  await chat(g, "vip-1", [["x-tier", "paid"]]);
+  await chat(g, "k2", [["x-tier", "free"]]);
+  await waitFor(async () => (await redis.client.keys("higress-token-ratelimit:*")).length === 2);
+  assert.deepEqual(await redis.client.keys("higress-token-ratelimit:*"), [
+    "higress-token-ratelimit:default_rule:limit_by_header:60:x-tier:free",
+    "higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:vip-1",
+  ]);
+});
+
+test("50 concurrent requests on one key: the counter equals the usage of the charged requests", async () => {
+  const g = await gateway({ ...WALKTHROUGH, rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000 }] }] });
+  const results = await Promise.all(Array.from({ length: 50 }, () => chat(g, "burst")));
+  assert.ok(results.every((r) => r.status === 200));
+  await waitFor(async () => (await redis.client.get(keyOf("burst"))) === String(50 * (PROMPT + COMPLETION)), 3000);
+});
+
+test("Redis slow past the timeout or refusing auth: fail open by default, 503 with failure_mode_deny", async () => {
+  const open = await gateway(WALKTHROUGH);
+  const deny = await gateway({ ...WALKTHROUGH, failure_mode_deny: true });
+  await chat(open, "warm");
+  const paused = redis.pause(1600);
+  const started = Date.now();
+  const [a, b] = await Promise.all([chat(open, "slow"), chat(deny, "slow")]);
+  assert.deepEqual([a.status, b.status], [200, 503]);
+  assert.ok(Date.now() - started < 1500, "answered by the 1000 ms timeout");
+  await paused;
+
+  const secured = await startRedis({ password: "right" });
+  try {
+    const g = await startGateway({
+      clusters: { llm: { url: upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${secured.port}` } },
+      routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+      plugins: [{ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: { ...WALKTHROUGH, failure_mode_deny: true, redis: { ...WALKTHROUGH.redis, password: "wrong" } } }],
+    });
+    try {
+      assert.equal((await chat(g, "k")).status, 503);
+      assert.ok(!g.logs().some((l) => l.message.includes("wrong")), "the password never reaches a log line");
+    } finally {
+      await g.close();
+    }
+  } finally {
+    await secured.stop();
+  }
+});
