@@ -9,6 +9,8 @@ import { performance } from "node:perf_hooks";
 import { cpus } from "node:os";
 import { createHost, GET, type Host } from "../tests/host/direct.ts";
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
+import { RedisBridge } from "../tests/host/redis-bridge.ts";
+import { startRedis } from "../tests/support/redis.ts";
 
 interface Row {
   figure: string;
@@ -83,19 +85,64 @@ add("non-streaming chat, no-op baseline (host + wasm)", `${base.median.toFixed(1
 add("non-streaming chat, usage probe (host + wasm)", `${withUsage.median.toFixed(1)} µs median, ${withUsage.p99.toFixed(1)} µs p99`, "chat.usage", withUsage);
 add("usage probe cost over baseline", `${(withUsage.median - base.median).toFixed(1)} µs (×${(withUsage.median / base.median).toFixed(2)})`, "chat.usageOverBaseline", withUsage.median - base.median);
 
+/** Wasm time per request: the VMs' busy time over `n` requests, minus the no-op baseline's. */
+const noopBusy = (() => {
+  const before = noop.chain.vms[0].busyMs;
+  for (let i = 0; i < REQUESTS; i++) chat(noop);
+  return ((noop.chain.vms[0].busyMs - before) * 1000) / REQUESTS;
+})();
+add("wasm time per chat, no-op plugin (host calls included)", `${noopBusy.toFixed(2)} µs`, "busy.noop", noopBusy);
+
+const USER1 = [["x-api-key", "user1-key"], ["content-type", "application/json"], ["x-mse-consumer", "aliyun-user1"]] as Array<[string, string]>;
+const KEY_AUTH = { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] };
+
 if (existsSync(pluginWasm("key-auth"))) {
-  const keyAuth = await createHost({
-    wasm: pluginWasm("key-auth"),
-    config: { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
-  });
+  const keyAuth = await createHost({ wasm: pluginWasm("key-auth"), config: KEY_AUTH });
   const authed = () => {
-    const s = keyAuth.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["x-api-key", "user1-key"], ["content-type", "application/json"]]), false);
+    const s = keyAuth.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false);
     s.sendRequestBody(CHAT_REQUEST, true);
     s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
   };
-  const t = timeIt(authed, REQUESTS);
-  add("non-streaming chat, key-auth (host + wasm)", `${t.median.toFixed(1)} µs median, ${t.p99.toFixed(1)} µs p99`, "chat.key-auth", t);
-  add("key-auth cost over baseline", `${(t.median - base.median).toFixed(1)} µs (×${(t.median / base.median).toFixed(2)})`, "chat.keyAuthOverBaseline", t.median - base.median);
+  for (let i = 0; i < 1000; i++) authed();
+  const before = keyAuth.chain.vms[0].busyMs;
+  for (let i = 0; i < REQUESTS; i++) authed();
+  const busy = ((keyAuth.chain.vms[0].busyMs - before) * 1000) / REQUESTS;
+  add("wasm time per chat, key-auth (host calls included)", `${busy.toFixed(2)} µs (${(busy - noopBusy).toFixed(2)} µs over the no-op)`, "busy.key-auth", busy);
+  add("Redis calls per request, key-auth", "0", "redis.key-auth", 0);
+}
+
+const AI_PLUGINS: Array<[string, object]> = [
+  ["ai-quota", { admin_consumer: "aliyun-admin", redis: { service_name: "bench-redis.static" } }],
+  ["ai-token-ratelimit", { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000 }] }], redis: { service_name: "bench-redis.static" } }],
+];
+if (AI_PLUGINS.every(([name]) => existsSync(pluginWasm(name)))) {
+  const redis = await startRedis();
+  const bridge = new RedisBridge({ "outbound|80||bench-redis.static": { host: "127.0.0.1", port: redis.port } });
+  let redisCalls = 0;
+  const call = bridge.call.bind(bridge);
+  bridge.call = (cluster, query, onReply) => {
+    redisCalls++;
+    return call(cluster, query, onReply);
+  };
+  await redis.client.set("chat_quota:aliyun-user1", 1_000_000_000_000);
+  for (const [name, config] of AI_PLUGINS) {
+    const host = await createHost({ wasm: pluginWasm(name), config, redis: bridge });
+    const one = async () => {
+      const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false).sendRequestBody(CHAT_REQUEST, true);
+      while (!s.upstream.ended) await new Promise((r) => setImmediate(r));
+      s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
+    };
+    for (let i = 0; i < 500; i++) await one();
+    const calls = redisCalls;
+    const before = host.chain.vms[0].busyMs;
+    const n = REQUESTS / 2;
+    for (let i = 0; i < n; i++) await one();
+    const busy = ((host.chain.vms[0].busyMs - before) * 1000) / n;
+    add(`wasm time per chat, ${name} (Redis waits excluded)`, `${busy.toFixed(2)} µs (${(busy - noopBusy).toFixed(2)} µs over the no-op)`, `busy.${name}`, busy);
+    add(`Redis calls per chat, ${name}`, `${((redisCalls - calls) / n).toFixed(2)} (check + charge)`, `redis.${name}`, (redisCalls - calls) / n);
+  }
+  await bridge.close();
+  await redis.stop();
 }
 
 /** An OpenAI SSE stream of about `bytes` bytes, delivered in 16 KiB chunks. */

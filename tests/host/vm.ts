@@ -30,6 +30,8 @@ interface ContextRecord {
 
 const RESTRICTED_ALLOWED = new Set(["proxy_log", "fd_write", "clock_time_get", "random_get", "environ_sizes_get", "environ_get", "args_sizes_get", "args_get", "proc_exit"]);
 
+const TRACE_LIMIT = 20000;
+
 /** Thrown from a host function to trap the VM the way Envoy does. */
 class HostTrap extends Error {}
 
@@ -39,6 +41,8 @@ export class WasmVm {
   failed = false;
   failure = "";
   rootId = 0;
+  /** Milliseconds spent inside outermost calls into the module (host calls included), for the benchmark. */
+  busyMs = 0;
   /** Every host→VM call, for ordering assertions: [callback, context id, ...args]. */
   readonly trace: Array<[string, ...number[]]> = [];
 
@@ -143,6 +147,9 @@ export class WasmVm {
     this.effective = 0;
     this.depth++;
     this.trace.push([name, ...args]);
+    // Keep the trace bounded: a long-running gateway must not grow without end.
+    if (this.trace.length > TRACE_LIMIT) this.trace.splice(0, this.trace.length - TRACE_LIMIT / 2);
+    const started = this.depth === 1 ? performance.now() : 0;
     let result: number | undefined;
     try {
       const value = fn(...args);
@@ -153,6 +160,7 @@ export class WasmVm {
     } finally {
       [this.current, this.effective] = saved;
       this.depth--;
+      if (this.depth === 0) this.busyMs += performance.now() - started;
     }
     return result;
   }
