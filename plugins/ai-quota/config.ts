@@ -1,6 +1,6 @@
 /** ai-quota configuration (higress-behavior.md §4.2) plus `failure_mode_deny` (Q3) and `inject_stream_usage` (A1). Pure. */
-import { ConfigObject, ConfigReader, parseJson } from "../../shared/json/index";
-import { ConfigParser, RuleOptions, RuleSet, parseRules } from "../../shared/rules/index";
+import { ConfigObject } from "../../shared/json/index";
+import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
 
 export const PLUGIN_NAME = "ai-quota";
@@ -47,16 +47,6 @@ class QuotaParser extends ConfigParser<QuotaConfig> {
   }
 }
 
-export class ParsedQuota {
-  constructor(public rules: RuleSet<QuotaConfig> | null, public reader: ConfigReader) {}
-}
-
-export function parseQuotaConfig(text: string): ParsedQuota {
-  const reader = new ConfigReader(PLUGIN_NAME);
-  const json = parseJson(text);
-  if (json.value === null) {
-    reader.fail("configuration is not valid JSON: " + json.error);
-    return new ParsedQuota(null, reader);
-  }
-  return new ParsedQuota(parseRules<QuotaConfig>(reader, json.value!, new QuotaParser(), new RuleOptions()), reader);
+export function parseQuotaConfig(text: string): ParsedConfig<QuotaConfig> {
+  return parsePluginConfig<QuotaConfig>(PLUGIN_NAME, text, new QuotaParser(), new RuleOptions());
 }

@@ -2,8 +2,8 @@
  * ai-token-ratelimit configuration (higress-behavior.md §3.2–3.3) with several windows per entry
  * (R2), linear-time `regexp:` keys (R5) and `failure_mode_deny` (R4). Pure: no host calls.
  */
-import { ConfigObject, ConfigReader, JsonKind, parseJson } from "../../shared/json/index";
-import { ConfigParser, RuleOptions, RuleSet, parseRules } from "../../shared/rules/index";
+import { ConfigObject, JsonKind } from "../../shared/json/index";
+import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
 import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
@@ -253,18 +253,7 @@ class RateLimitParser extends ConfigParser<RateLimitConfig> {
   }
 }
 
-export class ParsedRateLimit {
-  constructor(public rules: RuleSet<RateLimitConfig> | null, public reader: ConfigReader) {}
-}
-
 /** Parses the plugin configuration text; each `_rules_` entry is a complete config (plain style). */
-export function parseRateLimitConfig(text: string): ParsedRateLimit {
-  const reader = new ConfigReader(PLUGIN_NAME);
-  const json = parseJson(text);
-  if (json.value === null) {
-    reader.fail("configuration is not valid JSON: " + json.error);
-    return new ParsedRateLimit(null, reader);
-  }
-  const rules = parseRules<RateLimitConfig>(reader, json.value!, new RateLimitParser(), new RuleOptions());
-  return new ParsedRateLimit(rules, reader);
+export function parseRateLimitConfig(text: string): ParsedConfig<RateLimitConfig> {
+  return parsePluginConfig<RateLimitConfig>(PLUGIN_NAME, text, new RateLimitParser(), new RuleOptions());
 }

@@ -19,6 +19,23 @@ function metricName(stream: LimitedStream, model: string, name: string): string 
   return "route." + stream.route + ".upstream." + stream.cluster + ".model." + model + ".consumer." + stream.consumer + ".metric." + name;
 }
 
+/** KEYS of both scripts: one per counter. */
+function counterKeys(counters: Array<Counter>): Array<string> {
+  const keys = new Array<string>();
+  for (let i = 0; i < counters.length; i++) keys.push(counters[i].key);
+  return keys;
+}
+
+/** ARGV of both scripts: threshold and window per counter (the charge appends the amount). */
+function counterArgs(counters: Array<Counter>): Array<string> {
+  const args = new Array<string>();
+  for (let i = 0; i < counters.length; i++) {
+    args.push(counters[i].threshold.toString());
+    args.push(counters[i].windowSeconds.toString());
+  }
+  return args;
+}
+
 class CheckReply extends RedisReply {
   constructor(private stream: LimitedStream) {
     super();
@@ -73,14 +90,7 @@ export class LimitedStream extends HttpContext {
     const usageAction = usage.onRequestHeaders(endOfStream);
     this.counters = chooseCounters(config);
     if (this.counters.length == 0) return usageAction;
-    const keys = new Array<string>();
-    const args = new Array<string>();
-    for (let i = 0; i < this.counters.length; i++) {
-      keys.push(this.counters[i].key);
-      args.push(this.counters[i].threshold.toString());
-      args.push(this.counters[i].windowSeconds.toString());
-    }
-    if (client.eval(CHECK_SCRIPT, keys, args, new CheckReply(this)) != Status.Ok) {
+    if (client.eval(CHECK_SCRIPT, counterKeys(this.counters), counterArgs(this.counters), new CheckReply(this)) != Status.Ok) {
       // G4: a check that cannot be sent is decided now, never left paused.
       return this.storeFailure("cannot dispatch the check") ? HeaderAction.Continue : usageAction;
     }
@@ -179,15 +189,9 @@ export class LimitedStream extends HttpContext {
     if (this.counters.length == 0) return;
     const amount = usage.charge();
     if (amount <= 0) return;
-    const keys = new Array<string>();
-    const args = new Array<string>();
-    for (let i = 0; i < this.counters.length; i++) {
-      keys.push(this.counters[i].key);
-      args.push(this.counters[i].threshold.toString());
-      args.push(this.counters[i].windowSeconds.toString());
-    }
+    const args = counterArgs(this.counters);
     args.push(amount.toString());
-    const status = this.client!.eval(CHARGE_SCRIPT, keys, args, new ChargeReply(this));
+    const status = this.client!.eval(CHARGE_SCRIPT, counterKeys(this.counters), args, new ChargeReply(this));
     if (status != Status.Ok) {
       logWarn("ai-token-ratelimit: charge could not be sent: status " + status.toString());
       incrementMetric(counter(metricName(this, model, "token_ratelimit_charge_failure")), 1);

@@ -2,8 +2,8 @@
  * key-auth configuration: Higress's fields (higress-behavior.md §2.2) plus `credentials`,
  * `hide_credentials` and both key sources on by default (decisions K2, K4, K6). Pure: no host calls.
  */
-import { ConfigObject, ConfigReader, parseJson } from "../../shared/json/index";
-import { ConfigParser, RuleOptions, RuleSet, parseRules } from "../../shared/rules/index";
+import { ConfigObject } from "../../shared/json/index";
+import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 
 export const PLUGIN_NAME = "key-auth";
 
@@ -123,22 +123,10 @@ class KeyAuthParser extends ConfigParser<KeyAuthConfig> {
   }
 }
 
-/** The parsed configuration and what the reader said (error, warnings). */
-export class ParsedKeyAuth {
-  constructor(public rules: RuleSet<KeyAuthConfig> | null, public reader: ConfigReader) {}
-}
-
 /** Parses the plugin configuration text; a global part that fails fails everything (K8). */
-export function parseKeyAuthConfig(text: string): ParsedKeyAuth {
-  const reader = new ConfigReader(PLUGIN_NAME);
-  const json = parseJson(text);
-  if (json.value === null) {
-    reader.fail("configuration is not valid JSON: " + json.error);
-    return new ParsedKeyAuth(null, reader);
-  }
+export function parseKeyAuthConfig(text: string): ParsedConfig<KeyAuthConfig> {
   const options = new RuleOptions();
   options.overrideStyle = true;
   options.strictGlobal = true;
-  const rules = parseRules<KeyAuthConfig>(reader, json.value!, new KeyAuthParser(), options);
-  return new ParsedKeyAuth(rules, reader);
+  return parsePluginConfig<KeyAuthConfig>(PLUGIN_NAME, text, new KeyAuthParser(), options);
 }

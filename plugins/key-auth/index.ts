@@ -2,9 +2,9 @@
 export * from "../../shared/abi/exports";
 import {
   RootContext, HttpContext, setRootContextFactory, HeaderAction, Header, sendLocalResponse, setRequestHeader,
-  logError, logWarn, logDebug, logEnabled, LogLevel,
+  logDebug, logEnabled, LogLevel,
 } from "../../shared/index";
-import { RuleSet, selectConfig } from "../../shared/rules/index";
+import { RuleSet, selectConfig, acceptConfig } from "../../shared/rules/index";
 import { KeyAuthConfig, parseKeyAuthConfig } from "./config";
 import { authenticate, needsAuthentication, hideCredential } from "./authenticate";
 import { CONSUMER_HEADER, WWW_AUTHENTICATE, WWW_AUTHENTICATE_VALUE } from "./errors";
@@ -13,14 +13,8 @@ class KeyAuthRoot extends RootContext {
   rules: RuleSet<KeyAuthConfig> | null = null;
 
   onConfigure(configuration: ArrayBuffer | null): bool {
-    const parsed = parseKeyAuthConfig(configuration === null ? "" : String.UTF8.decode(configuration));
-    for (let i = 0; i < parsed.reader.warnings.length; i++) logWarn(parsed.reader.warnings[i]);
-    if (parsed.rules === null) {
-      logError(parsed.reader.error);
-      return false;
-    }
-    this.rules = parsed.rules;
-    return true;
+    this.rules = acceptConfig(parseKeyAuthConfig(configuration === null ? "" : String.UTF8.decode(configuration)));
+    return this.rules !== null;
   }
 
   newHttpContext(id: u32): HttpContext {

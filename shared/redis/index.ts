@@ -2,3 +2,4 @@
 export { CommandBuilder, encodeCommand, RespKind, RespValue, decodeReply, parseInt64 } from "./resp";
 export { RedisConfig, parseRedisConfig, MISSING_REDIS, EMPTY_SERVICE_NAME } from "./config";
 export { RedisClient, RedisReply, CANNOT_CONNECT, CANNOT_READ } from "./client";
+export { ClientsByConfig } from "./clients";

@@ -78,6 +78,15 @@ export class RuleSet<T> {
   needsRoute: bool = false;
   needsCluster: bool = false;
 
+  /** Every config: the global one (if any), then each rule's. */
+  all(): Array<T> {
+    const out = new Array<T>();
+    const global = this.global;
+    if (global !== null) out.push(global);
+    for (let i = 0; i < this.rules.length; i++) out.push(unchecked(this.rules[i]).config);
+    return out;
+  }
+
   /** The first matching rule's config, else the global one, else null (the plugin does nothing). */
   select(authority: string, routeName: string, clusterName: string): T | null {
     for (let i = 0; i < this.rules.length; i++) {

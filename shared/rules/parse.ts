@@ -1,5 +1,5 @@
 /** Parsing the Higress config shape: global fields plus `_rules_` (higress-behavior.md §1.2). */
-import { JsonValue, ConfigReader, ConfigObject } from "../json/index";
+import { JsonValue, ConfigReader, ConfigObject, parseJson } from "../json/index";
 import { MatchCategory, Rule, RuleSet } from "./match";
 
 const RULES_KEY = "_rules_";
@@ -104,3 +104,19 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
   return set;
 }
 
+
+/** A plugin configuration as parsed: the rule set (null when rejected) and what the reader said. */
+export class ParsedConfig<T> {
+  constructor(public rules: RuleSet<T> | null, public reader: ConfigReader) {}
+}
+
+/** Parses a plugin's configuration text: invalid JSON and every rejection name the plugin and field. */
+export function parsePluginConfig<T>(plugin: string, text: string, parser: ConfigParser<T>, options: RuleOptions): ParsedConfig<T> {
+  const reader = new ConfigReader(plugin);
+  const json = parseJson(text);
+  if (json.value === null) {
+    reader.fail("configuration is not valid JSON: " + json.error);
+    return new ParsedConfig<T>(null, reader);
+  }
+  return new ParsedConfig<T>(parseRules<T>(reader, json.value!, parser, options), reader);
+}

@@ -1,6 +1,7 @@
 /** Picks the config for the request in progress, reading only the facts the rules need. */
-import { getRequestHeader, getPropertyString } from "../index";
+import { getRequestHeader, getPropertyString, logError, logWarn } from "../index";
 import { RuleSet } from "./match";
+import { ParsedConfig } from "./parse";
 
 const ROUTE_NAME = ["route_name"];
 const CLUSTER_NAME = ["cluster_name"];
@@ -24,4 +25,12 @@ export function selectConfig<T>(set: RuleSet<T>): T | null {
     if (value !== null) cluster = value;
   }
   return set.select(authority, route, cluster);
+}
+
+/** For onConfigure: logs the warnings and the rejection (one error line naming the field); null when rejected. */
+export function acceptConfig<T>(parsed: ParsedConfig<T>): RuleSet<T> | null {
+  const reader = parsed.reader;
+  for (let i = 0; i < reader.warnings.length; i++) logWarn(unchecked(reader.warnings[i]));
+  if (parsed.rules === null) logError(reader.error);
+  return parsed.rules;
 }
