@@ -5,11 +5,11 @@ import { RedisClient } from "./client";
 export class ClientsByConfig<T> {
   private clients: Map<T, RedisClient> = new Map();
 
-  /** Creates and initialises a client for every config; `redisOf` picks its `redis` block. */
-  constructor(configs: Array<T>, redisOf: (config: T) => RedisConfig) {
+  /** Creates and initialises a client for every config, from the matching `redis` block. */
+  constructor(configs: Array<T>, redis: Array<RedisConfig>) {
     for (let i = 0; i < configs.length; i++) {
       const config = unchecked(configs[i]);
-      const client = new RedisClient(redisOf(config));
+      const client = new RedisClient(unchecked(redis[i]));
       client.init();
       this.clients.set(config, client);
     }

@@ -3,3 +3,4 @@ export { CommandBuilder, encodeCommand, RespKind, RespValue, decodeReply, parseI
 export { RedisConfig, parseRedisConfig, MISSING_REDIS, EMPTY_SERVICE_NAME } from "./config";
 export { RedisClient, RedisReply, CANNOT_CONNECT, CANNOT_READ } from "./client";
 export { ClientsByConfig } from "./clients";
+export { RedisRuleRoot } from "./rule-root";
