@@ -70,11 +70,8 @@ export class QuotaStream extends HttpContext {
         queryQuota(config, client);
         return HeaderAction.StopIteration;
       }
-      // Q4: a refresh or delta without a body is an empty form, answered now.
-      if (endOfStream) {
-        writeQuota(config, client, "", this.mode == Mode.AdminRefresh);
-        return HeaderAction.StopIteration;
-      }
+      // Q4: a refresh or delta without a body is an empty form, answered now; else the body answers.
+      if (endOfStream) writeQuota(config, client, "", this.mode == Mode.AdminRefresh);
       return HeaderAction.StopIteration;
     }
     const usage = new StreamUsage(config.injectStreamUsage);

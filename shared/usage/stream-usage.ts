@@ -3,11 +3,10 @@
  * streaming requests (decision A1) and reads the usage the response reports, chunk by chunk.
  * Call each method from the matching HttpContext callback.
  */
-import { HeaderAction, DataAction } from "../abi/enums";
 import {
-  getRequestHeader, setRequestHeader, getResponseHeader, getRequestBody, setRequestBody, logDebug, logEnabled,
+  HeaderAction, DataAction, LogLevel, getRequestHeader, setRequestHeader, getResponseHeader, getRequestBody, setRequestBody,
+  logDebug, logEnabled,
 } from "../index";
-import { LogLevel } from "../abi/enums";
 import { UsageReader, TokenUsage, readRequestBody, injectStreamUsage, shouldReadUsage } from "../tokens/index";
 
 export class StreamUsage {
