@@ -59,7 +59,7 @@ export class JsonUsageStream {
   private skipEscape: bool = false;
 
   private docValues: StaticArray<i64> = new StaticArray<i64>(FIELD_COUNT);
-  private docPriorities: StaticArray<i32> = new StaticArray<i32>(FIELD_COUNT);
+  private docPriorities: StaticArray<u8> = new StaticArray<u8>(FIELD_COUNT);
   private docModel: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
   private docModelLength: i32 = 0;
   private captureLength: i32 = 0;
@@ -208,14 +208,18 @@ export class JsonUsageStream {
       return;
     }
     this.resolveTarget();
+    // Numbers are only assembled for a target, so only then is the number state reset.
+    const tracked = this.target != FIELD_NONE;
     if (c == 0x22) {
       this.state = ST_STRING;
       this.captureLength = 0;
-      this.resetNumber();
+      if (tracked) this.resetNumber();
     } else if ((c >= 0x30 && c <= 0x39) || c == 0x2d) {
       this.state = ST_NUMBER;
-      this.resetNumber();
-      this.numberByte(c);
+      if (tracked) {
+        this.resetNumber();
+        this.numberByte(c);
+      }
     } else if (c >= 0x61 && c <= 0x7a) {
       this.state = ST_LITERAL;
     } else {
@@ -329,6 +333,7 @@ export class JsonUsageStream {
 
   private resolveTarget(): void {
     this.target = FIELD_NONE;
+    if (this.pendingKey == 0) return;
     const first = this.rootDepth + 1;
     const depth = this.depth;
     if (depth < first || depth - first > 2) return;
@@ -420,28 +425,26 @@ export class JsonUsageStream {
     this.target = FIELD_NONE;
     if (field == FIELD_NONE) return;
     const priority = this.targetPriority;
-    if (priority >= unchecked(this.docPriorities[field])) return;
+    if (priority >= <i32>unchecked(this.docPriorities[field])) return;
     if (field == FIELD_MODEL) {
-      unchecked(this.docPriorities[field] = priority);
+      unchecked((this.docPriorities[field] = <u8>priority));
       memory.copy(changetype<usize>(this.docModel), changetype<usize>(this.capture), <usize>this.captureLength);
       this.docModelLength = this.captureLength;
       return;
     }
     if (!this.sawDigit) return;
-    unchecked(this.docPriorities[field] = priority);
+    unchecked((this.docPriorities[field] = <u8>priority));
     unchecked(this.docValues[field] = this.numberValue());
   }
 
   private beginDocument(): void {
-    for (let f = 0; f < FIELD_COUNT; f++) {
-      unchecked(this.docPriorities[f] = NO_PRIORITY);
-      unchecked(this.docValues[f] = 0);
-    }
+    memory.fill(changetype<usize>(this.docPriorities), <u8>NO_PRIORITY, <usize>FIELD_COUNT);
+    memory.fill(changetype<usize>(this.docValues), 0, <usize>FIELD_COUNT << 3);
     this.docModelLength = 0;
   }
 
   private has(field: i32): bool {
-    return unchecked(this.docPriorities[field]) != NO_PRIORITY;
+    return <i32>unchecked(this.docPriorities[field]) != NO_PRIORITY;
   }
 
   /** Applies Higress's per-event rule: missing counts fall back to earlier ones; kept only when total > 0. */

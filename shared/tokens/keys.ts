@@ -48,34 +48,48 @@ function buildKeyBytes(): StaticArray<ArrayBuffer> {
   return out;
 }
 
-const KEY_LENGTH_MASK: u32 = buildLengthMask();
-/** Bit (first byte & 31) set for the first byte of every key name (all are lower-case letters). */
-const FIRST_BYTE_MASK: u32 = buildFirstByteMask();
 
-function buildFirstByteMask(): u32 {
-  let mask: u32 = 0;
-  for (let i = 0; i < KEY_NAMES.length; i++) mask |= (<u32>1) << (<u32>KEY_NAMES[i].charCodeAt(0) & 31);
-  return mask;
-}
-
-function buildLengthMask(): u32 {
-  let mask: u32 = 0;
-  for (let i = 0; i < KEY_NAMES.length; i++) mask |= (<u32>1) << <u32>KEY_NAMES[i].length;
-  return mask;
+function keyIs(ptr: usize, id: u32): bool {
+  const name = unchecked(KEY_BYTES[id - 1]);
+  return memory.compare(changetype<usize>(name), ptr, <usize>name.byteLength) == 0;
 }
 
 /** Returns the key id of the raw key bytes at ptr (KEY_OTHER when not on any usage path). */
 export function keyIdOf(ptr: usize, len: i32): u8 {
-  // Most keys in a response (id, choices, delta, content, ...) are rejected by length or first byte alone.
-  if (len <= 0 || len >= 32 || ((KEY_LENGTH_MASK >> <u32>len) & 1) == 0) return KEY_OTHER;
-  const first = <u32>load<u8>(ptr);
-  if (((FIRST_BYTE_MASK >> (first & 31)) & 1) == 0 || first < 0x60) return KEY_OTHER;
-  for (let i = 0; i < KEY_BYTES.length; i++) {
-    const name = unchecked(KEY_BYTES[i]);
-    if (name.byteLength != len || <u32>load<u8>(changetype<usize>(name)) != first) continue;
-    if (memory.compare(changetype<usize>(name), ptr, <usize>len) == 0) return <u8>(i + 1);
+  // Dispatch on length first: most keys of a response (id, object, choices, delta, …) stop here.
+  switch (len) {
+    case 4:
+      return keyIs(ptr, K_BODY) ? <u8>K_BODY : KEY_OTHER;
+    case 5:
+      if (keyIs(ptr, K_USAGE)) return <u8>K_USAGE;
+      return keyIs(ptr, K_MODEL) ? <u8>K_MODEL : KEY_OTHER;
+    case 7:
+      return keyIs(ptr, K_MESSAGE) ? <u8>K_MESSAGE : KEY_OTHER;
+    case 8:
+      return keyIs(ptr, K_RESPONSE) ? <u8>K_RESPONSE : KEY_OTHER;
+    case 12:
+      if (keyIs(ptr, K_INPUT_TOKENS)) return <u8>K_INPUT_TOKENS;
+      if (keyIs(ptr, K_TOTAL_TOKENS)) return <u8>K_TOTAL_TOKENS;
+      return keyIs(ptr, K_MODEL_VERSION) ? <u8>K_MODEL_VERSION : KEY_OTHER;
+    case 13:
+      if (keyIs(ptr, K_PROMPT_TOKENS)) return <u8>K_PROMPT_TOKENS;
+      if (keyIs(ptr, K_OUTPUT_TOKENS)) return <u8>K_OUTPUT_TOKENS;
+      return keyIs(ptr, K_USAGE_METADATA) ? <u8>K_USAGE_METADATA : KEY_OTHER;
+    case 15:
+      return keyIs(ptr, K_TOTAL_TOKEN_COUNT) ? <u8>K_TOTAL_TOKEN_COUNT : KEY_OTHER;
+    case 16:
+      return keyIs(ptr, K_PROMPT_TOKEN_COUNT) ? <u8>K_PROMPT_TOKEN_COUNT : KEY_OTHER;
+    case 17:
+      return keyIs(ptr, K_COMPLETION_TOKENS) ? <u8>K_COMPLETION_TOKENS : KEY_OTHER;
+    case 20:
+      return keyIs(ptr, K_CANDIDATES_TOKEN_COUNT) ? <u8>K_CANDIDATES_TOKEN_COUNT : KEY_OTHER;
+    case 23:
+      return keyIs(ptr, K_CACHE_READ) ? <u8>K_CACHE_READ : KEY_OTHER;
+    case 27:
+      return keyIs(ptr, K_CACHE_CREATION) ? <u8>K_CACHE_CREATION : KEY_OTHER;
+    default:
+      return KEY_OTHER;
   }
-  return KEY_OTHER;
 }
 
 /** Keys whose object, directly under a document, can hold a usage or model field. */
