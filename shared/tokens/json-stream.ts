@@ -103,13 +103,30 @@ export class JsonUsageStream {
           i++;
           continue;
         }
-        if (c == 0x22) {
+        if (this.target == FIELD_MODEL) {
+          // Copy the model name in one loop: only a quote or backslash ends the run.
+          let length = this.captureLength;
+          const capture = changetype<usize>(this.capture);
+          while (i < len) {
+            const m = <u32>load<u8>(ptr + i);
+            if (m == 0x22 || m == 0x5c) break;
+            if (length < MAX_MODEL_LENGTH) {
+              store<u8>(capture + <usize>length, <u8>m);
+              length++;
+            }
+            i++;
+          }
+          this.captureLength = length;
+          if (i == len) return;
+        }
+        const e = <u32>load<u8>(ptr + i);
+        if (e == 0x22) {
           this.state = ST_AFTER_VALUE;
           this.endScalar();
-        } else if (c == 0x5c) {
+        } else if (e == 0x5c) {
           this.state = ST_STRING_ESCAPE;
         } else {
-          this.stringByte(c);
+          this.stringByte(e);
         }
         i++;
       } else if (state == ST_STRING_ESCAPE) {
@@ -117,20 +134,25 @@ export class JsonUsageStream {
         if (this.target != FIELD_NONE) this.stringByte(c == 0x22 || c == 0x5c || c == 0x2f ? c : 0x3f);
         i++;
       } else if (state == ST_NUMBER) {
-        if ((c >= 0x30 && c <= 0x39) || c == 0x2e || c == 0x65 || c == 0x45 || c == 0x2b || c == 0x2d) {
-          this.numberByte(c);
+        const tracked = this.target != FIELD_NONE;
+        while (i < len) {
+          const n = <u32>load<u8>(ptr + i);
+          if (!((n >= 0x30 && n <= 0x39) || n == 0x2e || n == 0x65 || n == 0x45 || n == 0x2b || n == 0x2d)) break;
+          if (tracked) this.numberByte(n);
           i++;
-        } else {
-          this.state = ST_AFTER_VALUE;
-          this.endScalar();
         }
+        if (i == len) return;
+        this.state = ST_AFTER_VALUE;
+        this.endScalar();
       } else if (state == ST_LITERAL) {
-        if (c >= 0x61 && c <= 0x7a) {
+        while (i < len) {
+          const l = <u32>load<u8>(ptr + i);
+          if (l < 0x61 || l > 0x7a) break;
           i++;
-        } else {
-          this.state = ST_AFTER_VALUE;
-          this.target = FIELD_NONE;
         }
+        if (i == len) return;
+        this.state = ST_AFTER_VALUE;
+        this.target = FIELD_NONE;
       } else if (state == ST_KEY) {
         // Copy plain key bytes in a tight loop; a space inside a key is data.
         let keyLength = this.keyLength;

@@ -13,6 +13,10 @@ const SSE_AFTER_COLON: i32 = 2;
 const SSE_DATA: i32 = 3;
 const SSE_SKIP_LINE: i32 = 4;
 
+/** "data" and ": " as little-endian words, for the common line prefix. */
+const DATA_WORD: u32 = 0x61746164;
+const COLON_SPACE: u16 = 0x203a;
+
 /** Bytes of the SSE field name "data". */
 const DATA_FIELD: StaticArray<u8> = [0x64, 0x61, 0x74, 0x61];
 
@@ -99,6 +103,13 @@ export class UsageReader {
         continue;
       }
       if (state == SSE_LINE_START) {
+        // Almost every line is "data: …": take the prefix in one step when it is all here.
+        if (i + 6 <= len && load<u32>(ptr + i) == DATA_WORD && load<u16>(ptr + i + 4) == COLON_SPACE) {
+          this.sseState = SSE_DATA;
+          this.startDataLine();
+          i += 6;
+          continue;
+        }
         this.sseState = SSE_FIELD;
         this.fieldLength = 0;
         this.fieldIsData = true;
