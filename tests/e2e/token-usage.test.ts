@@ -139,3 +139,17 @@ test("a gzip-compressed response is passed through unread, as Higress", async ()
     await gzip.close();
   }
 });
+
+test("on Envoy 1.27's buffered-body bug a split request body is forwarded intact, never corrupted", async () => {
+  const { createHost, GET } = await import("../host/direct.ts");
+  const host = await createHost({ wasm: probeWasm("usage"), legacyBodyBuffering: true });
+  const body = JSON.stringify({ model: "m", stream: true, messages: MESSAGES });
+  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["content-type", "application/json"]]), false);
+  s.sendRequestBody(body.slice(0, 20)).sendRequestBody(body.slice(20), true);
+  // The last chunk is invisible to the plugin there, so it cannot add include_usage; it must not break the body.
+  assert.equal(s.upstreamBody(), body);
+  const whole = await createHost({ wasm: probeWasm("usage") });
+  const t = whole.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["content-type", "application/json"]]), false);
+  t.sendRequestBody(body.slice(0, 20)).sendRequestBody(body.slice(20), true);
+  assert.deepEqual(JSON.parse(t.upstreamBody()).stream_options, { include_usage: true });
+});
