@@ -1,4 +1,5 @@
 import { Header, serializeHeaders, deserializeHeaders } from "../../shared/abi/serde";
+import { RandomText } from "./support/random";
 
 function bytes(list: Array<u8>): ArrayBuffer {
   const out = new ArrayBuffer(list.length);
@@ -38,14 +39,12 @@ describe("header-map pairs", () => {
   });
 
   it("never traps on random bytes", () => {
-    let seed: u32 = 2463534242;
+    const random = new RandomText(2463534242);
     for (let round = 0; round < 2000; round++) {
-      const size = <i32>(seed % 64);
+      const size = <i32>(random.next() % 64);
       const buf = new ArrayBuffer(size);
       for (let i = 0; i < size; i++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
+        const seed = random.next();
         // Small counts and sizes make the parser walk deep into the buffer.
         store<u8>(changetype<usize>(buf) + i, <u8>(i % 4 == 0 ? seed % 4 : seed));
       }

@@ -1,3 +1,4 @@
+import { RandomText } from "./support/random";
 import { parseIp, parseCidr, hostFromAddress } from "../../shared/net/index";
 
 function canonical(text: string): string {
@@ -54,17 +55,9 @@ describe("hostFromAddress", () => {
   });
 
   it("never traps on random input", () => {
-    let x: u32 = 362436069;
-    const alphabet = "0123456789abcdef:.[]/ ";
+    const random = new RandomText(362436069);
     for (let round = 0; round < 5000; round++) {
-      let s = "";
-      const len = <i32>(x % 24);
-      for (let i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        s += alphabet.charAt(<i32>(x % <u32>alphabet.length));
-      }
+      const s = random.string("0123456789abcdef:.[]/ ", 24);
       parseIp(s);
       parseCidr(s);
       hostFromAddress(s);

@@ -1,3 +1,4 @@
+import { RandomText } from "./support/random";
 import { splitPath, decodeComponent, parseQuery, getQueryValues, hasInvalid } from "../../shared/url/index";
 
 describe("splitPath", () => {
@@ -40,16 +41,9 @@ describe("parseQuery", () => {
   });
 
   it("never traps on random input", () => {
-    let x: u32 = 2463534242;
+    const random = new RandomText(2463534242);
     for (let round = 0; round < 3000; round++) {
-      let s = "";
-      const len = <i32>(x % 24);
-      for (let i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        s += "%&=+;a1F\u00e9\u{1F600}".charAt(<i32>(x % 12));
-      }
+      const s = random.string("%&=+;a1F\u00e9\u{1F600}", 24);
       parseQuery(s);
       decodeComponent(s, true);
       splitPath(s);
