@@ -4,6 +4,8 @@ export const RESET_HEADER = "x-tokenratelimit-reset";
 export const RETRY_AFTER_HEADER = "retry-after";
 export const LIMIT_HEADER = "x-tokenratelimit-limit";
 export const REMAINING_HEADER = "x-tokenratelimit-remaining";
+export const POLICY_HEADER = "ratelimit-policy";
+export const RATELIMIT_HEADER = "ratelimit";
 
 export class RateLimitError {
   constructor(public status: u32, public body: string, public details: string) {}

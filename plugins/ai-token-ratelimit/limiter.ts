@@ -9,7 +9,9 @@ import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
 import { Counter, chooseCounters } from "./counters";
 import { CHECK_SCRIPT, CHARGE_SCRIPT } from "./scripts";
-import { RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, RATE_LIMITED, STORE_UNAVAILABLE } from "./errors";
+import {
+  RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, POLICY_HEADER, RATELIMIT_HEADER, RATE_LIMITED, STORE_UNAVAILABLE,
+} from "./errors";
 
 const ROUTE_NAME = ["route_name"];
 const CLUSTER_NAME = ["cluster_name"];
@@ -65,8 +67,10 @@ export class LimitedStream extends HttpContext {
   waitingForCheck: bool = false;
   rejected: bool = false;
   charged: bool = false;
+  /** The tightest window after the check: what is left, its threshold and seconds to reset. */
   remaining: i64 = -1;
   limit: i64 = -1;
+  limitReset: i64 = 0;
   route: string = "-";
   cluster: string = "-";
   consumer: string = "none";
@@ -127,6 +131,7 @@ export class LimitedStream extends HttpContext {
       if (this.remaining < 0 || left < this.remaining) {
         this.remaining = left < 0 ? 0 : left;
         this.limit = threshold;
+        this.limitReset = ttl;
       }
     }
     if (retryAfter >= 0) {
@@ -166,6 +171,15 @@ export class LimitedStream extends HttpContext {
     if (this.config!.showLimitQuotaHeader && this.limit >= 0) {
       setResponseHeader(LIMIT_HEADER, this.limit.toString());
       setResponseHeader(REMAINING_HEADER, this.remaining.toString());
+      // IETF draft-ietf-httpapi-ratelimit-headers: every window as a policy, the tightest as the current limit.
+      const name = '"' + this.config!.ruleName + '"';
+      let policy = "";
+      for (let i = 0; i < this.counters.length; i++) {
+        const counter = this.counters[i];
+        policy += (i > 0 ? ", " : "") + name + ";q=" + counter.threshold.toString() + ";w=" + counter.windowSeconds.toString();
+      }
+      setResponseHeader(POLICY_HEADER, policy);
+      setResponseHeader(RATELIMIT_HEADER, name + ";r=" + this.remaining.toString() + ";t=" + this.limitReset.toString());
     }
     return HeaderAction.Continue;
   }

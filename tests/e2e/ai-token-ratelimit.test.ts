@@ -224,3 +224,18 @@ test("Redis slow past the timeout or refusing auth: fail open by default, 503 wi
     await secured.stop();
   }
 });
+
+test("show_limit_quota_header adds the limit headers and the IETF RateLimit fields for the tightest window (R3)", async () => {
+  const g = await gateway({ ...WALKTHROUGH, show_limit_quota_header: true, rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 100, token_per_hour: 40 }] }] });
+  const first = await chat(g, "h");
+  assert.equal(first.headers["x-tokenratelimit-limit"], "40");
+  assert.equal(first.headers["x-tokenratelimit-remaining"], "40");
+  assert.equal(first.headers["ratelimit-policy"], '"default_rule";q=100;w=60, "default_rule";q=40;w=3600');
+  assert.equal(first.headers["ratelimit"], '"default_rule";r=40;t=3600');
+  await waitFor(async () => (await redis.client.get("higress-token-ratelimit:default_rule:limit_by_per_header:3600:x-api-key:h")) === "15");
+  const second = await chat(g, "h");
+  assert.equal(second.headers["x-tokenratelimit-remaining"], "25");
+  assert.match(String(second.headers["ratelimit"]), /^"default_rule";r=25;t=3[0-9]{3}$/);
+  const plain = await gateway(WALKTHROUGH);
+  assert.equal((await chat(plain, "p")).headers["ratelimit"], undefined, "off by default");
+});
