@@ -4,7 +4,7 @@ import {
   getRequestHeader, getPropertyString, getResponseBody, setResponseHeader, counter, incrementMetric,
   logWarn, logDebug, logEnabled, LogLevel,
 } from "../../shared/index";
-import { RedisClient, RedisReply, RespValue, RespKind } from "../../shared/redis/index";
+import { RedisClient, RedisReply, RedisScript, RespValue, RespKind } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
 import { Counter, chooseCounters } from "./counters";
@@ -14,6 +14,8 @@ import {
 } from "./errors";
 
 const ROUTE_NAME = ["route_name"];
+const CHECK = new RedisScript(CHECK_SCRIPT);
+const CHARGE = new RedisScript(CHARGE_SCRIPT);
 const CLUSTER_NAME = ["cluster_name"];
 
 /** Metric names share Higress's shape; ours end in token_ratelimit_* so ai-statistics never collides (A3). */
@@ -94,7 +96,7 @@ export class LimitedStream extends HttpContext {
     const usageAction = usage.onRequestHeaders(endOfStream);
     this.counters = chooseCounters(config);
     if (this.counters.length == 0) return usageAction;
-    if (client.eval(CHECK_SCRIPT, counterKeys(this.counters), counterArgs(this.counters), new CheckReply(this)) != Status.Ok) {
+    if (client.eval(CHECK, counterKeys(this.counters), counterArgs(this.counters), new CheckReply(this)) != Status.Ok) {
       // G4: a check that cannot be sent is decided now, never left paused.
       return this.storeFailure("cannot dispatch the check") ? HeaderAction.Continue : usageAction;
     }
@@ -205,7 +207,7 @@ export class LimitedStream extends HttpContext {
     if (amount <= 0) return;
     const args = counterArgs(this.counters);
     args.push(amount.toString());
-    const status = this.client!.eval(CHARGE_SCRIPT, counterKeys(this.counters), args, new ChargeReply(this));
+    const status = this.client!.eval(CHARGE, counterKeys(this.counters), args, new ChargeReply(this));
     if (status != Status.Ok) {
       logWarn("ai-token-ratelimit: charge could not be sent: status " + status.toString());
       incrementMetric(counter(metricName(this, model, "token_ratelimit_charge_failure")), 1);

@@ -25,6 +25,14 @@ export abstract class RedisReply extends RedisCallback {
   }
 }
 
+/** A Lua script encoded once, not on every request. */
+export class RedisScript {
+  readonly bytes: ArrayBuffer;
+  constructor(readonly text: string) {
+    this.bytes = String.UTF8.encode(text);
+  }
+}
+
 export class RedisClient {
   private ready: bool = false;
 
@@ -72,8 +80,8 @@ export class RedisClient {
   }
 
   /** `eval <script> <numkeys> <keys…> <args…>`: the way to do several steps atomically. */
-  eval(script: string, keys: Array<string>, args: Array<string>, reply: RedisReply): Status {
-    const builder = new CommandBuilder().arg("eval").arg(script).int(keys.length);
+  eval(script: RedisScript, keys: Array<string>, args: Array<string>, reply: RedisReply): Status {
+    const builder = new CommandBuilder().arg("eval").bytes(script.bytes).int(keys.length);
     for (let i = 0; i < keys.length; i++) builder.arg(unchecked(keys[i]));
     for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
     return this.send(builder.build(), reply);

@@ -9,6 +9,12 @@ export class CommandBuilder {
     return this;
   }
 
+  /** An argument already encoded as UTF-8 (e.g. a script encoded once at start-up). */
+  bytes(value: ArrayBuffer): CommandBuilder {
+    this.parts.push(value);
+    return this;
+  }
+
   int(value: i64): CommandBuilder {
     return this.arg(value.toString());
   }

@@ -43,6 +43,8 @@ export class WasmVm {
   rootId = 0;
   /** Milliseconds spent inside outermost calls into the module (host calls included), for the benchmark. */
   busyMs = 0;
+  /** Of busyMs, the milliseconds spent in this host's own implementation of host calls. */
+  hostMs = 0;
   /** Every host→VM call, for ordering assertions: [callback, context id, ...args]. */
   readonly trace: Array<[string, ...number[]]> = [];
 
@@ -262,7 +264,12 @@ export class WasmVm {
         if (this.restricted && !RESTRICTED_ALLOWED.has(name)) {
           throw new HostTrap(`restricted_callback: ${name} called during VM start`);
         }
-        return fn(...args);
+        const started = performance.now();
+        try {
+          return fn(...args);
+        } finally {
+          this.hostMs += performance.now() - started;
+        }
       };
       if (module === "env") env[name] = guarded;
       else wasi[name] = guarded;

@@ -5,9 +5,10 @@
 export * from "../../../shared/abi/exports";
 import { RootContext, HttpContext, setRootContextFactory, HeaderAction, Status, getRequestHeader, sendLocalResponse, logError } from "../../../shared/index";
 import { parseJson, ConfigReader } from "../../../shared/json/index";
-import { RedisClient, RedisReply, RespValue, RespKind, parseRedisConfig } from "../../../shared/redis/index";
+import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, parseRedisConfig } from "../../../shared/redis/index";
 
 let client: RedisClient | null = null;
+const INCRBY_AND_ECHO = new RedisScript("return {KEYS[1], ARGV[1], redis.call('incrby', KEYS[1], ARGV[1])}");
 
 class ClientRoot extends RootContext {
   onConfigure(configuration: ArrayBuffer | null): bool {
@@ -67,7 +68,7 @@ class ClientStream extends HttpContext {
     else if (op == "incrby") status = redis.incrBy(k, 7, new Answer());
     else if (op == "decrby") status = redis.decrBy(k, 3, new Answer());
     else if (op == "expire") status = redis.expire(k, 60, new Answer());
-    else if (op == "eval") status = redis.eval("return {KEYS[1], ARGV[1], redis.call('incrby', KEYS[1], ARGV[1])}", [k], ["2"], new Answer());
+    else if (op == "eval") status = redis.eval(INCRBY_AND_ECHO, [k], ["2"], new Answer());
     else return HeaderAction.Continue;
     if (status != Status.Ok) {
       sendLocalResponse(503, "redis_client", String.UTF8.encode("dispatch:" + status.toString()), null);
