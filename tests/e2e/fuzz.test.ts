@@ -1,0 +1,20 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fuzzRequests, fuzzBodies, fuzzConfigs } from "../support/fuzz.ts";
+
+// A fixed-seed slice of `npm run fuzz`: same inputs every run, so a trap here always reproduces.
+test("20 000 mutated requests through key-auth never trap the VM", async () => {
+  const result = await fuzzRequests(20251125, 20000);
+  assert.equal(result.inputs, 20000);
+  assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+});
+
+test("10 000 mutated and random response bodies, cut at random points, never trap the usage reader", async () => {
+  const result = await fuzzBodies(4242, 10000);
+  assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+});
+
+test("600 mutated configurations are refused or accepted by each plugin, never trap it", async () => {
+  const result = await fuzzConfigs(7, 600);
+  assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+});
