@@ -10,7 +10,8 @@ test("npm start serves the walkthrough: refresh, a charged chat, 429 within the 
   child.stdout.on("data", (c) => (output += c));
   child.stderr.on("data", (c) => (output += c));
   try {
-    await waitFor(() => /gateway on (http:\/\/127\.0\.0\.1:\d+)/.test(output), 20000);
+    // Wait for the whole banner: stdout can arrive in several chunks.
+    await waitFor(() => output.includes("# chat as aliyun-user1"), 20000);
     const base = /gateway on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
     const key = (name: string) => new RegExp(`${name}\\s+x-api-key: (\\S+)`).exec(output)![1];
     const admin = [["x-api-key", key("aliyun-admin")]] as Array<[string, string]>;
