@@ -3,8 +3,8 @@ export { Status, HeaderAction, DataAction, TrailersAction, LogLevel, MetricType,
 export { RootContext, HttpContext } from "./runtime/context";
 export { setRootContextFactory } from "./runtime/registry";
 export {
-  Header,
-  getRequestHeader, getRequestHeaders, setRequestHeader, addRequestHeader, removeRequestHeader,
+  Header, HeaderPairs,
+  getRequestHeader, getRequestHeaders, getRequestHeaderPairs, setRequestHeader, addRequestHeader, removeRequestHeader,
   getResponseHeader, getResponseHeaders, setResponseHeader, addResponseHeader, removeResponseHeader,
   getRequestBody, setRequestBody, getResponseBody, setResponseBody,
   sendLocalResponse, continueRequest, continueResponse,

@@ -1,5 +1,5 @@
 /** Who is calling: collects API keys from headers and the query, and checks them against the consumers. */
-import { getRequestHeaders, getRequestHeader, setRequestHeader, removeRequestHeader } from "../../shared/index";
+import { getRequestHeaderPairs, getRequestHeader, setRequestHeader, removeRequestHeader } from "../../shared/index";
 import { splitPath, parseQuery, QueryParam } from "../../shared/url/index";
 import { KeyAuthConfig } from "./config";
 import { KeyAuthError, NO_KEY, MULTIPLE_KEYS, INVALID_KEY, NOT_ALLOWED } from "./errors";
@@ -42,13 +42,16 @@ export function authenticate(config: KeyAuthConfig): Verdict {
   let value = "";
   if (config.inHeader) {
     // Every value counts: two x-api-key headers are two keys (K2), not "the first one".
-    const headers = getRequestHeaders();
-    for (let i = 0; i < headers.length; i++) {
-      const h = unchecked(headers[i]);
-      if (h.value.length == 0 || !config.keys.includes(h.name)) continue;
-      found++;
-      value = h.value;
-      verdict.header = h.name;
+    const headers = getRequestHeaderPairs();
+    for (let k = 0; k < config.headerKeys.length; k++) {
+      const name = unchecked(config.headerKeys[k]);
+      const values = headers.values(name);
+      for (let i = 0; i < values.length; i++) {
+        if (unchecked(values[i]).length == 0) continue;
+        found++;
+        value = unchecked(values[i]);
+        verdict.header = name;
+      }
     }
   }
   if (config.inQuery) {

@@ -11,6 +11,8 @@ export class KeyAuthConfig {
   /** 1 true, 0 false, -1 unset: unset and false differ (§2.3). */
   globalAuth: i32 = -1;
   keys: Array<string> = [];
+  /** `keys` lower-cased: header names match case-insensitively, query names exactly. */
+  headerKeys: Array<string> = [];
   inHeader: bool = true;
   inQuery: bool = true;
   hideCredentials: bool = false;
@@ -24,6 +26,7 @@ export class KeyAuthConfig {
     const rule = new KeyAuthConfig();
     rule.globalAuth = this.globalAuth;
     rule.keys = this.keys;
+    rule.headerKeys = this.headerKeys;
     rule.inHeader = this.inHeader;
     rule.inQuery = this.inQuery;
     rule.hideCredentials = this.hideCredentials;
@@ -93,6 +96,7 @@ class KeyAuthParser extends ConfigParser<KeyAuthConfig> {
         if (keys[i].length == 0) reader.fail(fields.pathOf("keys") + "[" + i.toString() + "] must be a non-empty string");
       }
       config.keys = keys;
+      for (let i = 0; i < keys.length; i++) config.headerKeys.push(keys[i].toLowerCase());
     }
     if (reader.failed) return null;
     const inQuery = fields.lenientBool("in_query");

@@ -24,6 +24,18 @@ function resetSlots(): void {
   store<u64>(slots + 8, 0);
 }
 
+// Header names come from code and configuration, never from requests: encode each once.
+const encodedNames = new Map<string, ArrayBuffer>();
+const MAX_ENCODED_NAMES = 256;
+
+/** The UTF-8 bytes of a header name, cached. */
+export function encodeName(name: string): ArrayBuffer {
+  if (encodedNames.has(name)) return encodedNames.get(name);
+  const bytes = String.UTF8.encode(name);
+  if (encodedNames.size < MAX_ENCODED_NAMES) encodedNames.set(name, bytes);
+  return bytes;
+}
+
 /** Last status returned by a wrapper that yields null, to tell NotFound from other failures. */
 export let lastStatus: u32 = Status.Ok;
 
@@ -72,7 +84,7 @@ export function setBufferBytes(bufferType: BufferType, start: u32, size: u32, da
 
 /** First value of a header; null when absent (NotFound) or when the map is not available. */
 export function getHeaderMapValue(mapType: MapType, name: string): ArrayBuffer | null {
-  const key = String.UTF8.encode(name);
+  const key = encodeName(name);
   resetSlots();
   const status = imports.proxy_get_header_map_value(mapType, changetype<usize>(key), key.byteLength, slots, slots + 4);
   lastStatus = status;
@@ -93,19 +105,19 @@ export function setHeaderMapPairs(mapType: MapType, pairs: ArrayBuffer): Status 
 }
 
 export function addHeaderMapValue(mapType: MapType, name: string, value: string): Status {
-  const key = String.UTF8.encode(name);
+  const key = encodeName(name);
   const val = String.UTF8.encode(value);
   return <Status>imports.proxy_add_header_map_value(mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength);
 }
 
 export function replaceHeaderMapValue(mapType: MapType, name: string, value: string): Status {
-  const key = String.UTF8.encode(name);
+  const key = encodeName(name);
   const val = String.UTF8.encode(value);
   return <Status>imports.proxy_replace_header_map_value(mapType, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength);
 }
 
 export function removeHeaderMapValue(mapType: MapType, name: string): Status {
-  const key = String.UTF8.encode(name);
+  const key = encodeName(name);
   return <Status>imports.proxy_remove_header_map_value(mapType, changetype<usize>(key), key.byteLength);
 }
 

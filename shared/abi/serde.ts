@@ -68,3 +68,30 @@ export function deserializeHeaders(buffer: ArrayBuffer): Array<Header> {
   if (data != end) return new Array<Header>();
   return out;
 }
+
+/**
+ * Values of every header named `name` (lower-case UTF-8 bytes) in a pairs buffer, read in place:
+ * only matching values become strings. Malformed input gives what was read before the fault.
+ */
+export function headerValues(buffer: ArrayBuffer, name: ArrayBuffer): Array<string> {
+  const out = new Array<string>();
+  const total = <usize>buffer.byteLength;
+  if (total < 4) return out;
+  const base = changetype<usize>(buffer);
+  const count = <usize>load<u32>(base);
+  if (count > 1024 || <usize>4 + <usize>8 * count > total) return out;
+  const wanted = changetype<usize>(name);
+  const wantedSize = <usize>name.byteLength;
+  let data = base + <usize>4 + <usize>8 * count;
+  const end = base + total;
+  for (let i: usize = 0; i < count; i++) {
+    const nameSize = <usize>load<u32>(base + 4 + 8 * i);
+    const valueSize = <usize>load<u32>(base + 8 + 8 * i);
+    if (data + nameSize + valueSize + 2 > end) return out;
+    if (nameSize == wantedSize && memory.compare(data, wanted, wantedSize) == 0) {
+      out.push(String.UTF8.decodeUnsafe(data + nameSize + 1, valueSize));
+    }
+    data += nameSize + valueSize + 2;
+  }
+  return out;
+}

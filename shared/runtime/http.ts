@@ -1,6 +1,6 @@
 /** Header, body, local-reply and stream-control helpers for the HTTP context in progress. */
 import { Status, MapType, BufferType, StreamType } from "../abi/enums";
-import { Header, serializeHeaders, deserializeHeaders } from "../abi/serde";
+import { Header, serializeHeaders, deserializeHeaders, headerValues } from "../abi/serde";
 import * as host from "../abi/hostcalls";
 
 export { Header };
@@ -18,6 +18,19 @@ export function getRequestHeader(name: string): string | null {
 }
 export function getRequestHeaders(): Array<Header> {
   return deserializeHeaders(host.getHeaderMapPairs(MapType.RequestHeaders));
+}
+
+/** The request headers as one buffer, to look up several names without decoding every header. */
+export class HeaderPairs {
+  constructor(private buffer: ArrayBuffer) {}
+  /** Every value of `name` (lower-case), in order. */
+  values(name: string): Array<string> {
+    return headerValues(this.buffer, host.encodeName(name));
+  }
+}
+
+export function getRequestHeaderPairs(): HeaderPairs {
+  return new HeaderPairs(host.getHeaderMapPairs(MapType.RequestHeaders));
 }
 /** Replaces every value of the header with one. */
 export function setRequestHeader(name: string, value: string): Status {

@@ -113,9 +113,11 @@ test("query keys are read even when in_header is on (K2), names are case-sensiti
   assertDenied((await send(g, "/x?APIKEY=a+b%2Bc")).res, 401, NO_KEY);
 });
 
-test("header key names are case-insensitive", async () => {
+test("header key names are case-insensitive, in the request and in the config", async () => {
   const g = await gateway(WALKTHROUGH);
   assert.equal((await send(g, "/", [["X-API-KEY", USER1]])).res.status, 200);
+  const upper = await gateway({ ...WALKTHROUGH, keys: ["X-Api-Key"] });
+  assert.equal((await send(upper, "/", [["x-api-key", USER1]])).res.status, 200);
 });
 
 test("an empty ?apikey= counts as a key and is invalid", async () => {

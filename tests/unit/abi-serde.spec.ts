@@ -1,4 +1,4 @@
-import { Header, serializeHeaders, deserializeHeaders } from "../../shared/abi/serde";
+import { Header, serializeHeaders, deserializeHeaders, headerValues } from "../../shared/abi/serde";
 import { RandomText } from "./support/random";
 
 function bytes(list: Array<u8>): ArrayBuffer {
@@ -38,6 +38,13 @@ describe("header-map pairs", () => {
     expect(deserializeHeaders(bytes([255, 255, 255, 255])).length).toBe(0);
   });
 
+  it("finds every value of one name in place, and nothing in a malformed buffer", () => {
+    const pairs = serializeHeaders([new Header("x-api-key", "a"), new Header("host", "h"), new Header("x-api-key", "b")]);
+    expect(headerValues(pairs, String.UTF8.encode("x-api-key")).join(",")).toBe("a,b");
+    expect(headerValues(pairs, String.UTF8.encode("x-api")).length).toBe(0);
+    expect(headerValues(bytes([9, 0, 0, 0]), String.UTF8.encode("x")).length).toBe(0);
+  });
+
   it("never traps on random bytes", () => {
     const random = new RandomText(2463534242);
     for (let round = 0; round < 2000; round++) {
@@ -49,6 +56,7 @@ describe("header-map pairs", () => {
         store<u8>(changetype<usize>(buf) + i, <u8>(i % 4 == 0 ? seed % 4 : seed));
       }
       deserializeHeaders(buf);
+      headerValues(buf, String.UTF8.encode("a"));
     }
     expect(true).toBe(true);
   });
