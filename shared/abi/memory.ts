@@ -1,4 +1,4 @@
-/** The allocator Envoy calls from inside host calls, and adoption of the blocks it returns. */
+/** The allocator Envoy calls from inside host calls, adoption of the blocks it returns, and when to collect. */
 
 // Design (b) of proxy-wasm-abi.md §5.2: host blobs land in raw heap blocks that we copy into a
 // managed ArrayBuffer and free at once, so nothing stays pinned or leaks.
@@ -11,6 +11,7 @@ export function allocate(size: u32): usize {
 /** Copies a host-returned block into a managed buffer and frees the block; pointer 0 means empty. */
 export function adopt(ptr: usize, size: u32): ArrayBuffer {
   const buffer = new ArrayBuffer(<i32>size);
+  adoptedBytes += size;
   if (ptr != 0) {
     memory.copy(changetype<usize>(buffer), ptr, <usize>size);
     heap.free(ptr);
@@ -21,4 +22,34 @@ export function adopt(ptr: usize, size: u32): ArrayBuffer {
 /** Frees a host-returned block without reading it. */
 export function release(ptr: usize): void {
   if (ptr != 0) heap.free(ptr);
+}
+
+// The build uses the minimal runtime (asconfig.json): no shadow stack, no write barriers, no GC
+// steps inside allocations, which makes modules a third smaller and callbacks about twice as fast.
+// It never collects by itself and cannot see references held in wasm locals, so we collect only
+// when the outermost callback has returned: then every live object is reachable from a global
+// (the context registry, configs, pending Redis callbacks). The allocator export above is called
+// re-entrantly from inside host calls and never collects.
+
+/** Callbacks between collections: a chat is about ten, and one collection costs a few of them. */
+const CALLBACKS_PER_COLLECTION: u32 = 64;
+/** Host bytes adopted (bodies, replies) that force a collection sooner, keeping streams flat. */
+const ADOPTED_BYTES_PER_COLLECTION: u32 = 256 << 10;
+
+let depth: u32 = 0;
+let callbacks: u32 = 0;
+let adoptedBytes: u32 = 0;
+
+/** Marks the start of an exported callback. */
+export function enterCallback(): void {
+  depth++;
+}
+
+/** Marks its end; the outermost one collects when enough garbage may have piled up. */
+export function leaveCallback(): void {
+  if (--depth != 0) return;
+  if (++callbacks < CALLBACKS_PER_COLLECTION && adoptedBytes < ADOPTED_BYTES_PER_COLLECTION) return;
+  callbacks = 0;
+  adoptedBytes = 0;
+  __collect();
 }

@@ -1,0 +1,76 @@
+/**
+ * The plugins run on AssemblyScript's minimal runtime, which collects only between callbacks
+ * (shared/abi/memory.ts). These tests hold each built plugin to a flat heap: over many chats, and
+ * over one long stream of large chunks that arrives within a single request.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHost, GET, type Host } from "../host/direct.ts";
+import { RedisBridge } from "../host/redis-bridge.ts";
+import { startRedis, type RedisServer } from "../support/redis.ts";
+import { pluginWasm } from "../support/paths.ts";
+
+const CLUSTER = "outbound|80||memory-redis.static";
+const REDIS = { service_name: "memory-redis.static" };
+const PLUGINS: Array<[string, object]> = [
+  ["key-auth", { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }] }],
+  ["ai-quota", { admin_consumer: "aliyun-admin", redis: REDIS }],
+  ["ai-token-ratelimit", { rule_name: "memory", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS }],
+];
+const HEADERS: Array<[string, string]> = [["x-api-key", "user1-key"], ["x-mse-consumer", "aliyun-user1"], ["content-type", "application/json"]];
+const REQUEST = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
+const RESPONSE = JSON.stringify({ model: "qwen-max", choices: [{ message: { content: "x".repeat(500) } }], usage: { prompt_tokens: 10, completion_tokens: 150 } });
+
+const LAST_EVENT = 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}\n\ndata: [DONE]\n\n';
+
+let redis: RedisServer;
+let bridge: RedisBridge;
+
+before(async () => {
+  redis = await startRedis();
+  bridge = new RedisBridge({ [CLUSTER]: { host: "127.0.0.1", port: redis.port } });
+  await redis.client.set("chat_quota:aliyun-user1", 1_000_000_000_000);
+});
+after(async () => {
+  await bridge.close();
+  await redis.stop();
+});
+
+/** One request through to the end of its response, waiting for any Redis check in between. */
+async function chat(host: Host, respond: (s: ReturnType<Host["newStream"]>) => void): Promise<void> {
+  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", HEADERS), false).sendRequestBody(REQUEST, true);
+  while (!s.upstream.ended && s.response() === null) await new Promise((r) => setImmediate(r));
+  assert.ok(s.upstream.ended, "the chat reached the upstream");
+  respond(s);
+}
+
+for (const [name, config] of PLUGINS) {
+  test(`${name}: guest memory stays flat from 2 000 to 10 000 chats`, async () => {
+    const host = await createHost({ wasm: pluginWasm(name), config, redis: bridge });
+    const memory = host.chain.vms[0].memory;
+    const respond = (s: ReturnType<Host["newStream"]>) =>
+      s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(RESPONSE, true);
+    for (let i = 0; i < 2000; i++) await chat(host, respond);
+    const after2k = memory.buffer.byteLength;
+    for (let i = 0; i < 8000; i++) await chat(host, respond);
+    assert.equal(memory.buffer.byteLength, after2k);
+    assert.equal(host.chain.failed(), false);
+  });
+
+  test(`${name}: a 64 MB stream in 1 MB chunks keeps guest memory under 8 MB`, async () => {
+    const host = await createHost({ wasm: pluginWasm(name), config, redis: bridge });
+    const memory = host.chain.vms[0].memory;
+    const event = Buffer.from(`data: {"choices":[{"delta":{"content":"${"y".repeat(200)}"}}]}\n\n`);
+    const chunk = Buffer.concat(new Array(Math.ceil((1 << 20) / event.length)).fill(event));
+    let s: ReturnType<Host["newStream"]> | null = null;
+    await chat(host, (stream) => {
+      s = stream;
+      stream.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]]);
+      for (let i = 0; i < 64; i++) stream.sendResponseBody(chunk, false);
+      stream.sendResponseBody(LAST_EVENT, true);
+    });
+    assert.ok(memory.buffer.byteLength < 8 << 20, `guest memory ${memory.buffer.byteLength} bytes`);
+    assert.equal(Buffer.concat(s!.downstream.chunks).length, 64 * chunk.length + LAST_EVENT.length, "the stream reached the client whole");
+    assert.equal(host.chain.failed(), false);
+  });
+}
