@@ -9,7 +9,7 @@ export {
   getRequestBody, setRequestBody, getResponseBody, setResponseBody,
   sendLocalResponse, continueRequest, continueResponse,
 } from "./runtime/http";
-export { getProperty, getPropertyString, setProperty } from "./runtime/properties";
+export { PropertyPath, getProperty, getPropertyString, setProperty, ROUTE_NAME, CLUSTER_NAME, SOURCE_ADDRESS } from "./runtime/properties";
 export { logEnabled, logTrace, logDebug, logInfo, logWarn, logError, logCritical } from "./runtime/log";
-export { defineMetric, incrementMetric, recordMetric, getMetric, counter, nowNanos, setTickPeriod } from "./runtime/metrics";
+export { defineMetric, incrementMetric, recordMetric, getMetric, counter, CounterName, LabelledCounters, nowNanos, setTickPeriod } from "./runtime/metrics";
 export { RedisCallback, redisInit, redisCall } from "./runtime/redis-calls";

@@ -1,7 +1,7 @@
 /** One stream through ai-quota: the consumer, the admin API, or a quota check before and a charge after. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, Status, continueRequest, getRequestHeader, getPropertyString,
-  getRequestBody, getResponseBody, counter, incrementMetric, logWarn,
+  HttpContext, RootContext, HeaderAction, DataAction, Status, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
+  getRequestBody, getResponseBody, incrementMetric, LabelledCounters, logWarn,
 } from "../../shared/index";
 import { RedisClient, RedisReply, RespValue } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
@@ -10,7 +10,11 @@ import { Mode, modeOf } from "./mode";
 import { reply, queryQuota, writeQuota } from "./admin";
 import { QuotaReply, NO_CONSUMER, EMPTY_CONSUMER, NO_QUOTA, NOT_ADMIN, STORE_UNAVAILABLE } from "./errors";
 
-const ROUTE_NAME = ["route_name"];
+/** Metrics per route, consumer and model, named apart from ai-statistics' (A3). */
+function metricName(route: string, consumer: string, model: string, unused: string, what: string): string {
+  return "ai_quota.route." + route + ".consumer." + consumer + ".model." + model + "." + what;
+}
+const METRICS = new LabelledCounters(metricName);
 
 class CheckAnswer extends RedisReply {
   constructor(private stream: QuotaStream) {
@@ -47,9 +51,8 @@ export class QuotaStream extends HttpContext {
     super(id, root);
   }
 
-  /** Metrics per route, consumer and model, named apart from ai-statistics' (A3). */
   count(what: string, model: string, amount: i64 = 1): void {
-    incrementMetric(counter("ai_quota.route." + this.route + ".consumer." + this.consumer + ".model." + model + "." + what), amount);
+    incrementMetric(METRICS.id(this.route, this.consumer, model, "", what), amount);
   }
 
   begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {

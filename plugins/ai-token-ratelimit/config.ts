@@ -31,8 +31,13 @@ export enum Source {
   Ip,
 }
 
-/** One limit: a threshold per window. */
+/** Every Redis key starts with this (R1). */
+export const KEY_PREFIX = "higress-token-ratelimit:";
+
+/** One limit: a threshold per window, and its Redis key up to the request's value. */
 export class Limit {
+  /** e.g. `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:`; set by nameKeys. */
+  keyPrefix: string = "";
   constructor(public windowSeconds: i64, public threshold: i64) {}
 }
 
@@ -249,7 +254,32 @@ class RateLimitParser extends ConfigParser<RateLimitConfig> {
     config.showLimitQuotaHeader = fields.lenientBool("show_limit_quota_header") == 1;
     config.failureModeDeny = fields.lenientBool("failure_mode_deny") == 1;
     config.injectStreamUsage = fields.lenientBool("inject_stream_usage") != 0;
-    return reader.failed ? null : config;
+    if (reader.failed) return null;
+    nameKeys(config);
+    return config;
+  }
+}
+
+/**
+ * Fixes each limit's Redis key, Higress's strings (§3.4), so a request only appends its value:
+ * `higress-token-ratelimit:<rule_name>:global_threshold:<window>` or
+ * `higress-token-ratelimit:<rule_name>:<limit_type>:<window>:<rule_key>:<value>`.
+ */
+function nameKeys(config: RateLimitConfig): void {
+  const base = KEY_PREFIX + config.ruleName + ":";
+  const global = config.global;
+  if (global !== null) {
+    for (let i = 0; i < global.length; i++) global[i].keyPrefix = base + "global_threshold:" + global[i].windowSeconds.toString();
+    return;
+  }
+  for (let i = 0; i < config.items.length; i++) {
+    const item = config.items[i];
+    for (let k = 0; k < item.keys.length; k++) {
+      const limits = item.keys[k].limits;
+      for (let l = 0; l < limits.length; l++) {
+        limits[l].keyPrefix = base + item.limitType + ":" + limits[l].windowSeconds.toString() + ":" + item.ruleKey + ":";
+      }
+    }
   }
 }
 

@@ -1,28 +1,12 @@
-/**
- * Which counters a request counts against (§3.4), with Higress's Redis key strings, e.g.
- * `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:sk-123` and
- * `higress-token-ratelimit:default_rule:global_threshold:60`.
- */
-import { getRequestHeader, getPropertyString } from "../../shared/index";
+/** Which counters a request counts against (§3.4): the matched entry's limits and the request's value. */
+import { getRequestHeader, getPropertyString, SOURCE_ADDRESS } from "../../shared/index";
 import { splitPath, parseQuery } from "../../shared/url/index";
 import { hostFromAddress } from "../../shared/net/index";
 import { RateLimitConfig, RuleItem, LimitKey, Limit, Source } from "./config";
 
-export const KEY_PREFIX = "higress-token-ratelimit:";
-const SOURCE_ADDRESS = ["source", "address"];
-
-/** One Redis counter and its limit. */
-export class Counter {
-  constructor(public key: string, public threshold: i64, public windowSeconds: i64) {}
-}
-
-function counters(base: string, limits: Array<Limit>): Array<Counter> {
-  const out = new Array<Counter>();
-  for (let i = 0; i < limits.length; i++) {
-    const limit = limits[i];
-    out.push(new Counter(base.replace("{window}", limit.windowSeconds.toString()), limit.threshold, limit.windowSeconds));
-  }
-  return out;
+/** The counters of one request: key i is `limits[i].keyPrefix + value`. */
+export class Counters {
+  constructor(public limits: Array<Limit>, public value: string) {}
 }
 
 /** The cookie's value: pieces split on ";", trimmed, "name=value" (k=a=b gives "a"); null when absent or empty. */
@@ -96,20 +80,18 @@ function matches(item: RuleItem, key: LimitKey, value: string): bool {
   return key.regex !== null && key.regex!.test(value);
 }
 
-/** The counters for this request; empty when no rule item matches (then no Redis traffic). Only in onRequestHeaders. */
-export function chooseCounters(config: RateLimitConfig): Array<Counter> {
-  const prefix = KEY_PREFIX + config.ruleName + ":";
+/** The counters for this request; null when no rule item matches (then no Redis traffic). Only in onRequestHeaders. */
+export function chooseCounters(config: RateLimitConfig): Counters | null {
   const global = config.global;
-  if (global !== null) return counters(prefix + "global_threshold:{window}", global);
+  if (global !== null) return new Counters(global, "");
   for (let i = 0; i < config.items.length; i++) {
     const item = config.items[i];
     const value = valueOf(item);
     if (value === null) continue;
     for (let k = 0; k < item.keys.length; k++) {
       const key = item.keys[k];
-      if (!matches(item, key, value!)) continue;
-      return counters(prefix + item.limitType + ":{window}:" + item.ruleKey + ":" + value!, key.limits);
+      if (matches(item, key, value)) return new Counters(key.limits, value);
     }
   }
-  return new Array<Counter>();
+  return null;
 }

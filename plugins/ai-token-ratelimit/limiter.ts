@@ -1,43 +1,34 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
   HttpContext, RootContext, HeaderAction, DataAction, Status, Header, sendLocalResponse, continueRequest,
-  getRequestHeader, getPropertyString, getResponseBody, setResponseHeader, counter, incrementMetric,
-  logWarn, logDebug, logEnabled, LogLevel,
+  getRequestHeader, getPropertyString, getResponseBody, setResponseHeader, incrementMetric, LabelledCounters,
+  logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
-import { RedisClient, RedisReply, RedisScript, RespValue, RespKind } from "../../shared/redis/index";
+import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, CommandBuilder } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
-import { Counter, chooseCounters } from "./counters";
+import { Counters, chooseCounters } from "./counters";
 import { CHECK_SCRIPT, CHARGE_SCRIPT } from "./scripts";
 import {
   RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, POLICY_HEADER, RATELIMIT_HEADER, RATE_LIMITED, STORE_UNAVAILABLE,
 } from "./errors";
 
-const ROUTE_NAME = ["route_name"];
 const CHECK = new RedisScript(CHECK_SCRIPT);
 const CHARGE = new RedisScript(CHARGE_SCRIPT);
-const CLUSTER_NAME = ["cluster_name"];
 
 /** Metric names share Higress's shape; ours end in token_ratelimit_* so ai-statistics never collides (A3). */
-function metricName(stream: LimitedStream, model: string, name: string): string {
-  return "route." + stream.route + ".upstream." + stream.cluster + ".model." + model + ".consumer." + stream.consumer + ".metric." + name;
+function metricName(route: string, cluster: string, model: string, consumer: string, name: string): string {
+  return "route." + route + ".upstream." + cluster + ".model." + model + ".consumer." + consumer + ".metric." + name;
 }
+const METRICS = new LabelledCounters(metricName);
 
-/** KEYS of both scripts: one per counter. */
-function counterKeys(counters: Array<Counter>): Array<string> {
-  const keys = new Array<string>();
-  for (let i = 0; i < counters.length; i++) keys.push(counters[i].key);
-  return keys;
-}
-
-/** ARGV of both scripts: threshold and window per counter (the charge appends the amount). */
-function counterArgs(counters: Array<Counter>): Array<string> {
-  const args = new Array<string>();
-  for (let i = 0; i < counters.length; i++) {
-    args.push(counters[i].threshold.toString());
-    args.push(counters[i].windowSeconds.toString());
-  }
-  return args;
+/** Both scripts: KEYS = one per counter, ARGV = threshold and window per counter, then `extra` more. */
+function scriptCommand(client: RedisClient, script: RedisScript, counters: Counters, extra: i32): CommandBuilder {
+  const limits = counters.limits;
+  const command = client.evalCommand(script, limits.length, 3 * limits.length + extra);
+  for (let i = 0; i < limits.length; i++) command.joined(limits[i].keyPrefix, counters.value);
+  for (let i = 0; i < limits.length; i++) command.int(limits[i].threshold).int(limits[i].windowSeconds);
+  return command;
 }
 
 class CheckReply extends RedisReply {
@@ -56,7 +47,7 @@ class ChargeReply extends RedisReply {
   onReply(reply: RespValue): void {
     if (reply.isError) {
       logWarn("ai-token-ratelimit: charge failed: " + reply.text);
-      incrementMetric(counter(metricName(this.stream, "none", "token_ratelimit_charge_failure")), 1);
+      this.stream.count("token_ratelimit_charge_failure", "none", 1);
     }
   }
 }
@@ -64,7 +55,7 @@ class ChargeReply extends RedisReply {
 export class LimitedStream extends HttpContext {
   config: RateLimitConfig | null = null;
   client: RedisClient | null = null;
-  counters: Array<Counter> = [];
+  counters: Counters | null = null;
   usage: StreamUsage | null = null;
   waitingForCheck: bool = false;
   rejected: bool = false;
@@ -73,7 +64,8 @@ export class LimitedStream extends HttpContext {
   remaining: i64 = -1;
   limit: i64 = -1;
   limitReset: i64 = 0;
-  route: string = "-";
+  /** Metric labels; route and cluster are read when the first metric needs them. */
+  route: string | null = null;
   cluster: string = "-";
   consumer: string = "none";
 
@@ -85,18 +77,15 @@ export class LimitedStream extends HttpContext {
   begin(config: RateLimitConfig, client: RedisClient, endOfStream: bool): HeaderAction {
     this.config = config;
     this.client = client;
-    const route = getPropertyString(ROUTE_NAME);
-    if (route !== null) this.route = route;
-    const cluster = getPropertyString(CLUSTER_NAME);
-    if (cluster !== null) this.cluster = cluster;
     const consumer = getRequestHeader("x-mse-consumer");
     if (consumer !== null) this.consumer = consumer;
     const usage = new StreamUsage(config.injectStreamUsage);
     this.usage = usage;
     const usageAction = usage.onRequestHeaders(endOfStream);
-    this.counters = chooseCounters(config);
-    if (this.counters.length == 0) return usageAction;
-    if (client.eval(CHECK, counterKeys(this.counters), counterArgs(this.counters), new CheckReply(this)) != Status.Ok) {
+    const counters = chooseCounters(config);
+    this.counters = counters;
+    if (counters === null) return usageAction;
+    if (client.send(scriptCommand(client, CHECK, counters, 0), new CheckReply(this)) != Status.Ok) {
       // G4: a check that cannot be sent is decided now, never left paused.
       return this.storeFailure("cannot dispatch the check") ? HeaderAction.Continue : usageAction;
     }
@@ -104,10 +93,21 @@ export class LimitedStream extends HttpContext {
     return HeaderAction.StopIteration;
   }
 
+  /** Adds `amount` to this stream's counter `name` (labels: route, upstream cluster, model, consumer). */
+  count(name: string, model: string, amount: i64): void {
+    if (this.route === null) {
+      const route = getPropertyString(ROUTE_NAME);
+      this.route = route !== null ? route : "-";
+      const cluster = getPropertyString(CLUSTER_NAME);
+      if (cluster !== null) this.cluster = cluster;
+    }
+    incrementMetric(METRICS.id(this.route!, this.cluster, model, this.consumer, name), amount);
+  }
+
   /** Redis could not answer: fail open (as Higress) unless failure_mode_deny. True when denied. */
   storeFailure(reason: string): bool {
     logWarn("ai-token-ratelimit: rate limit store unavailable: " + reason);
-    incrementMetric(counter(metricName(this, "none", "token_ratelimit_store_failure")), 1);
+    this.count("token_ratelimit_store_failure", "none", 1);
     if (!this.config!.failureModeDeny) return false;
     this.rejected = true;
     sendLocalResponse(STORE_UNAVAILABLE.status, STORE_UNAVAILABLE.details, String.UTF8.encode(STORE_UNAVAILABLE.body), null);
@@ -116,7 +116,7 @@ export class LimitedStream extends HttpContext {
 
   onCheck(reply: RespValue): void {
     this.waitingForCheck = false;
-    if (reply.kind != RespKind.Array || reply.items.length != this.counters.length) {
+    if (reply.kind != RespKind.Array || reply.items.length != this.counters!.limits.length) {
       if (!this.storeFailure(reply.isError ? reply.text : "unexpected reply")) this.resume();
       return;
     }
@@ -149,7 +149,7 @@ export class LimitedStream extends HttpContext {
     const seconds = retryAfter.toString();
     const headers = [new Header(RESET_HEADER, seconds), new Header(RETRY_AFTER_HEADER, seconds)];
     sendLocalResponse(config.rejectedCode, RATE_LIMITED.details, String.UTF8.encode(config.rejectedMsg), headers);
-    incrementMetric(counter(metricName(this, "none", "token_ratelimit_count")), 1);
+    this.count("token_ratelimit_count", "none", 1);
   }
 
   private resume(): void {
@@ -176,9 +176,9 @@ export class LimitedStream extends HttpContext {
       // IETF draft-ietf-httpapi-ratelimit-headers: every window as a policy, the tightest as the current limit.
       const name = '"' + this.config!.ruleName + '"';
       let policy = "";
-      for (let i = 0; i < this.counters.length; i++) {
-        const counter = this.counters[i];
-        policy += (i > 0 ? ", " : "") + name + ";q=" + counter.threshold.toString() + ";w=" + counter.windowSeconds.toString();
+      const limits = this.counters!.limits;
+      for (let i = 0; i < limits.length; i++) {
+        policy += (i > 0 ? ", " : "") + name + ";q=" + limits[i].threshold.toString() + ";w=" + limits[i].windowSeconds.toString();
       }
       setResponseHeader(POLICY_HEADER, policy);
       setResponseHeader(RATELIMIT_HEADER, name + ";r=" + this.remaining.toString() + ";t=" + this.limitReset.toString());
@@ -200,17 +200,17 @@ export class LimitedStream extends HttpContext {
     if (usage === null || this.charged) return;
     this.charged = true;
     const model = usage.model.length > 0 ? usage.model : this.usage!.requestModel.length > 0 ? this.usage!.requestModel : "unknown";
-    if (usage.inputTokens > 0) incrementMetric(counter(metricName(this, model, "token_ratelimit_input_token")), usage.inputTokens);
-    if (usage.outputTokens > 0) incrementMetric(counter(metricName(this, model, "token_ratelimit_output_token")), usage.outputTokens);
-    if (this.counters.length == 0) return;
+    if (usage.inputTokens > 0) this.count("token_ratelimit_input_token", model, usage.inputTokens);
+    if (usage.outputTokens > 0) this.count("token_ratelimit_output_token", model, usage.outputTokens);
+    const counters = this.counters;
+    if (counters === null) return;
     const amount = usage.charge();
     if (amount <= 0) return;
-    const args = counterArgs(this.counters);
-    args.push(amount.toString());
-    const status = this.client!.eval(CHARGE, counterKeys(this.counters), args, new ChargeReply(this));
+    const client = this.client!;
+    const status = client.send(scriptCommand(client, CHARGE, counters, 1).int(amount), new ChargeReply(this));
     if (status != Status.Ok) {
       logWarn("ai-token-ratelimit: charge could not be sent: status " + status.toString());
-      incrementMetric(counter(metricName(this, model, "token_ratelimit_charge_failure")), 1);
+      this.count("token_ratelimit_charge_failure", model, 1);
     } else if (logEnabled(LogLevel.Debug)) {
       logDebug("ai-token-ratelimit: charged " + amount.toString() + " tokens");
     }

@@ -194,10 +194,9 @@ export function redisInit(cluster: string, username: string, password: string, t
 }
 
 /** Higress only. Returns the token, or 0 when the call was not dispatched (see lastStatus). */
-export function redisCall(cluster: string, query: ArrayBuffer): u32 {
-  const c = String.UTF8.encode(cluster);
+export function redisCall(cluster: ArrayBuffer, query: usize, querySize: i32): u32 {
   resetSlots();
-  const status = imports.proxy_redis_call(changetype<usize>(c), c.byteLength, changetype<usize>(query), query.byteLength, slots);
+  const status = imports.proxy_redis_call(changetype<usize>(cluster), cluster.byteLength, query, querySize, slots);
   lastStatus = status;
   if (status != Status.Ok) return 0;
   return load<u32>(slots);

@@ -49,14 +49,15 @@ export class RedisClient {
 
   /** Sends one command; Ok means `reply` will run exactly once (unless the stream is gone). */
   command(args: Array<string>, reply: RedisReply): Status {
-    const builder = new CommandBuilder();
+    const builder = new CommandBuilder(args.length);
     for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
-    return this.send(builder.build(), reply);
+    return this.send(builder, reply);
   }
 
-  send(query: ArrayBuffer, reply: RedisReply): Status {
+  /** Sends what `command` holds; the builder's buffer is free again once this returns. */
+  send(command: CommandBuilder, reply: RedisReply): Status {
     if (!this.ready && this.init() != Status.Ok) return Status.InternalFailure;
-    return redisCall(this.config.cluster, query, reply);
+    return redisCall(this.config.clusterBytes, command.pointer, command.size, reply);
   }
 
   get(key: string, reply: RedisReply): Status {
@@ -68,22 +69,27 @@ export class RedisClient {
   }
 
   incrBy(key: string, delta: i64, reply: RedisReply): Status {
-    return this.send(new CommandBuilder().arg("incrby").arg(key).int(delta).build(), reply);
+    return this.send(new CommandBuilder(3).arg("incrby").arg(key).int(delta), reply);
   }
 
   decrBy(key: string, delta: i64, reply: RedisReply): Status {
-    return this.send(new CommandBuilder().arg("decrby").arg(key).int(delta).build(), reply);
+    return this.send(new CommandBuilder(3).arg("decrby").arg(key).int(delta), reply);
   }
 
   expire(key: string, seconds: i64, reply: RedisReply): Status {
-    return this.send(new CommandBuilder().arg("expire").arg(key).int(seconds).build(), reply);
+    return this.send(new CommandBuilder(3).arg("expire").arg(key).int(seconds), reply);
   }
 
   /** `eval <script> <numkeys> <keys…> <args…>`: the way to do several steps atomically. */
   eval(script: RedisScript, keys: Array<string>, args: Array<string>, reply: RedisReply): Status {
-    const builder = new CommandBuilder().arg("eval").bytes(script.bytes).int(keys.length);
+    const builder = this.evalCommand(script, keys.length, keys.length + args.length);
     for (let i = 0; i < keys.length; i++) builder.arg(unchecked(keys[i]));
     for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
-    return this.send(builder.build(), reply);
+    return this.send(builder, reply);
+  }
+
+  /** The start of an `eval` whose keys and arguments (`count` in all) the caller adds, then sends. */
+  evalCommand(script: RedisScript, keyCount: i32, count: i32): CommandBuilder {
+    return new CommandBuilder(3 + count).arg("eval").bytes(script.bytes).int(keyCount);
   }
 }

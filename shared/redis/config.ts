@@ -13,14 +13,18 @@ export class RedisConfig {
   timeoutMs: i64 = DEFAULT_TIMEOUT_MS;
   database: i64 = 0;
 
-  /** `outbound|<port>||<service_name>`, as Higress names the cluster. */
-  get cluster(): string {
-    return "outbound|" + this.servicePort.toString() + "||" + this.serviceName;
-  }
-
+  /** `outbound|<port>||<service_name>`, as Higress names the cluster; set when parsed. */
+  cluster: string = "";
+  /** The cluster's UTF-8 bytes, sent with every call. */
+  clusterBytes: ArrayBuffer = new ArrayBuffer(0);
   /** The name given to proxy_redis_init: the cluster, plus `?db=N` when database ≠ 0 (G6). */
-  get initName(): string {
-    return this.database == 0 ? this.cluster : this.cluster + "?db=" + this.database.toString();
+  initName: string = "";
+
+  /** Derives the names from the fields, once. */
+  name(): void {
+    this.cluster = "outbound|" + this.servicePort.toString() + "||" + this.serviceName;
+    this.clusterBytes = String.UTF8.encode(this.cluster);
+    this.initName = this.database == 0 ? this.cluster : this.cluster + "?db=" + this.database.toString();
   }
 }
 
@@ -55,5 +59,6 @@ export function parseRedisConfig(fields: ConfigObject): RedisConfig | null {
   config.timeoutMs = timeout == 0 ? DEFAULT_TIMEOUT_MS : timeout;
   config.database = redis.int("database", 0, 0, 1000000, true);
   redis.done();
+  config.name();
   return fields.reader.failed ? null : config;
 }

@@ -1,53 +1,132 @@
 /** Redis RESP2: a command encoder and a decoder of one reply that never traps. */
 
-/** Builds one command as an array of bulk strings (byte lengths, UTF-8). */
+// One reused buffer holds the command being built: the host copies it during proxy_redis_call,
+// so once the buffer has grown a request's Redis traffic allocates nothing.
+let scratch = new ArrayBuffer(512);
+
+/**
+ * Writes one command, `*N\r\n` then `$len\r\n<bytes>\r\n` per argument, straight into the
+ * shared buffer. Build, send, done: the next builder overwrites it.
+ */
 export class CommandBuilder {
-  private parts: Array<ArrayBuffer> = [];
+  private length: i32 = 0;
+
+  /** `count` is the number of arguments that will follow. */
+  constructor(count: i32) {
+    this.line(0x2a, count);
+  }
 
   arg(value: string): CommandBuilder {
-    this.parts.push(String.UTF8.encode(value));
-    return this;
+    const size = String.UTF8.byteLength(value);
+    String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, this.header(size));
+    return this.trailer(size);
   }
 
   /** An argument already encoded as UTF-8 (e.g. a script encoded once at start-up). */
   bytes(value: ArrayBuffer): CommandBuilder {
-    this.parts.push(value);
-    return this;
+    const size = value.byteLength;
+    memory.copy(this.header(size), changetype<usize>(value), <usize>size);
+    return this.trailer(size);
+  }
+
+  /** Two strings as one argument (a key prefix and a value) without joining them first. */
+  joined(first: string, second: string): CommandBuilder {
+    const a = String.UTF8.byteLength(first);
+    const b = String.UTF8.byteLength(second);
+    const at = this.header(a + b);
+    String.UTF8.encodeUnsafe(changetype<usize>(first), first.length, at);
+    String.UTF8.encodeUnsafe(changetype<usize>(second), second.length, at + <usize>a);
+    return this.trailer(a + b);
   }
 
   int(value: i64): CommandBuilder {
-    return this.arg(value.toString());
+    const size = decimalLength(value);
+    writeDecimal(this.header(size), value);
+    return this.trailer(size);
   }
 
-  /** The encoded command: `*N\r\n` then `$len\r\n<bytes>\r\n` per argument. */
+  /** Where the command starts; valid until the next builder. */
+  get pointer(): usize {
+    return changetype<usize>(scratch);
+  }
+
+  get size(): i32 {
+    return this.length;
+  }
+
+  /** A copy of the command, for callers that keep it. */
   build(): ArrayBuffer {
-    let header = "*" + this.parts.length.toString() + "\r\n";
-    let size = header.length;
-    for (let i = 0; i < this.parts.length; i++) {
-      const n = unchecked(this.parts[i]).byteLength;
-      size += n.toString().length + 3 + n + 2;
-    }
-    const out = new ArrayBuffer(size);
-    let at = changetype<usize>(out);
-    at = writeAscii(at, header);
-    for (let i = 0; i < this.parts.length; i++) {
-      const part = unchecked(this.parts[i]);
-      at = writeAscii(at, "$" + part.byteLength.toString() + "\r\n");
-      memory.copy(at, changetype<usize>(part), part.byteLength);
-      at = writeAscii(at + part.byteLength, "\r\n");
-    }
+    const out = new ArrayBuffer(this.length);
+    memory.copy(changetype<usize>(out), changetype<usize>(scratch), <usize>this.length);
     return out;
   }
+
+  /** `$size\r\n`, with room reserved for the argument and its CRLF; returns where its bytes go. */
+  private header(size: i32): usize {
+    this.line(0x24, size);
+    this.reserve(size + 2);
+    return changetype<usize>(scratch) + <usize>this.length;
+  }
+
+  private trailer(size: i32): CommandBuilder {
+    this.length += size;
+    store<u16>(changetype<usize>(scratch) + <usize>this.length, 0x0a0d);
+    this.length += 2;
+    return this;
+  }
+
+  /** A type byte, a decimal and CRLF. */
+  private line(type: u8, value: i64): void {
+    this.reserve(24);
+    const at = changetype<usize>(scratch) + <usize>this.length;
+    store<u8>(at, type);
+    const end = writeDecimal(at + 1, value);
+    store<u16>(end, 0x0a0d);
+    this.length += <i32>(end + 2 - at);
+  }
+
+  private reserve(extra: i32): void {
+    const needed = this.length + extra;
+    if (needed <= scratch.byteLength) return;
+    const grown = new ArrayBuffer(max(needed, scratch.byteLength << 1));
+    memory.copy(changetype<usize>(grown), changetype<usize>(scratch), <usize>this.length);
+    scratch = grown;
+  }
 }
 
-function writeAscii(at: usize, text: string): usize {
-  for (let i = 0; i < text.length; i++) store<u8>(at + i, <u8>text.charCodeAt(i));
-  return at + text.length;
+function digitCount(value: u64): i32 {
+  let n = 1;
+  while (value >= 10) {
+    value /= 10;
+    n++;
+  }
+  return n;
 }
 
-/** Encodes a command from its arguments. */
+/** Characters of `value` in base 10, sign included. */
+function decimalLength(value: i64): i32 {
+  return value < 0 ? digitCount(0 - <u64>value) + 1 : digitCount(<u64>value);
+}
+
+/** Writes `value` in base 10 at `at`; returns the end. */
+function writeDecimal(at: usize, value: i64): usize {
+  let rest = <u64>value;
+  if (value < 0) {
+    store<u8>(at++, 0x2d);
+    rest = 0 - rest;
+  }
+  const end = at + <usize>digitCount(rest);
+  let p = end;
+  do {
+    store<u8>(--p, <u8>(0x30 + rest % 10));
+    rest /= 10;
+  } while (rest != 0);
+  return end;
+}
+
+/** Encodes a command from its arguments (a copy; the client sends from the shared buffer). */
 export function encodeCommand(args: Array<string>): ArrayBuffer {
-  const builder = new CommandBuilder();
+  const builder = new CommandBuilder(args.length);
   for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
   return builder.build();
 }

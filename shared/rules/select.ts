@@ -1,10 +1,7 @@
 /** Picks the config for the request in progress, reading only the facts the rules need. */
-import { getRequestHeader, getPropertyString, logError, logWarn } from "../index";
+import { getRequestHeader, getPropertyString, logError, logWarn, ROUTE_NAME, CLUSTER_NAME } from "../index";
 import { RuleSet } from "./match";
 import { ParsedConfig } from "./parse";
-
-const ROUTE_NAME = ["route_name"];
-const CLUSTER_NAME = ["cluster_name"];
 
 /**
  * The config for this request, or null when none applies (the plugin then does nothing).

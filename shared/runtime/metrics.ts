@@ -3,6 +3,8 @@ import { Status, MetricType } from "../abi/enums";
 import * as host from "../abi/hostcalls";
 
 const counters = new Map<string, u32>();
+// Names carry request labels (consumer, model): bound the cache so odd labels cannot grow it forever.
+const MAX_CACHED_COUNTERS = 1024;
 
 /** The metric id, or 0 when the host refused. */
 export function defineMetric(metricType: MetricType, name: string): u32 {
@@ -22,8 +24,45 @@ export function getMetric(id: u32): u64 {
 export function counter(name: string): u32 {
   if (counters.has(name)) return counters.get(name);
   const id = host.defineMetric(MetricType.Counter, name);
-  if (id != 0) counters.set(name, id);
+  if (id != 0 && counters.size < MAX_CACHED_COUNTERS) counters.set(name, id);
   return id;
+}
+
+/** Builds a counter name from four labels and the counter's own suffix. */
+export type CounterName = (a: string, b: string, c: string, d: string, suffix: string) => string;
+
+/**
+ * Counter ids for the labels seen last. Requests in a row mostly share route, upstream, model and
+ * consumer, so four string comparisons replace building and hashing each name.
+ */
+export class LabelledCounters {
+  private a: string = "";
+  private b: string = "";
+  private c: string = "";
+  private d: string = "";
+  private suffixes: Array<string> = [];
+  private ids: Array<u32> = [];
+
+  constructor(private format: CounterName) {}
+
+  id(a: string, b: string, c: string, d: string, suffix: string): u32 {
+    if (a != this.a || b != this.b || c != this.c || d != this.d) {
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.d = d;
+      this.suffixes.length = 0;
+      this.ids.length = 0;
+    }
+    for (let i = 0; i < this.suffixes.length; i++) {
+      if (unchecked(this.suffixes[i]) == suffix) return unchecked(this.ids[i]);
+    }
+    const format = this.format;
+    const id = counter(format(a, b, c, d, suffix));
+    this.suffixes.push(suffix);
+    this.ids.push(id);
+    return id;
+  }
 }
 
 /** Wall-clock nanoseconds since the epoch. */

@@ -2,26 +2,35 @@
 import { Status } from "../abi/enums";
 import * as host from "../abi/hostcalls";
 
-/** Segments joined by NUL, no trailing NUL (a dotted name is not split by Envoy). */
-function encodePath(path: Array<string>): ArrayBuffer {
-  let joined = "";
-  for (let i = 0; i < path.length; i++) {
-    if (i > 0) joined += "\0";
-    joined += unchecked(path[i]);
+/** A property path, encoded once: segments joined by NUL, no trailing NUL (a dotted name is not split by Envoy). */
+export class PropertyPath {
+  readonly bytes: ArrayBuffer;
+
+  constructor(segments: Array<string>) {
+    let joined = "";
+    for (let i = 0; i < segments.length; i++) {
+      if (i > 0) joined += "\0";
+      joined += unchecked(segments[i]);
+    }
+    this.bytes = String.UTF8.encode(joined);
   }
-  return String.UTF8.encode(joined);
 }
 
-export function getProperty(path: Array<string>): ArrayBuffer | null {
-  return host.getProperty(encodePath(path));
+export function getProperty(path: PropertyPath): ArrayBuffer | null {
+  return host.getProperty(path.bytes);
 }
 
-export function getPropertyString(path: Array<string>): string | null {
-  const value = host.getProperty(encodePath(path));
+export function getPropertyString(path: PropertyPath): string | null {
+  const value = host.getProperty(path.bytes);
   return value === null ? null : String.UTF8.decode(value);
 }
 
 /** Stored as filter state `wasm.<path>`; NotFound on a root context. */
-export function setProperty(path: Array<string>, value: ArrayBuffer): Status {
-  return host.setProperty(encodePath(path), value);
+export function setProperty(path: PropertyPath, value: ArrayBuffer): Status {
+  return host.setProperty(path.bytes, value);
 }
+
+/** The paths the plugins read. */
+export const ROUTE_NAME = new PropertyPath(["route_name"]);
+export const CLUSTER_NAME = new PropertyPath(["cluster_name"]);
+export const SOURCE_ADDRESS = new PropertyPath(["source", "address"]);

@@ -23,9 +23,12 @@ export function redisInit(cluster: string, username: string, password: string, t
   return host.redisInit(cluster, username, password, timeoutMs);
 }
 
-/** Sends one RESP command; on Ok the callback runs later, exactly once, unless its stream is gone. */
-export function redisCall(cluster: string, query: ArrayBuffer, callback: RedisCallback): Status {
-  const token = host.redisCall(cluster, query);
+/**
+ * Sends one RESP command (`querySize` bytes at `query`, read before this returns) to the cluster
+ * named by its UTF-8 bytes; on Ok the callback runs later, exactly once, unless its stream is gone.
+ */
+export function redisCall(cluster: ArrayBuffer, query: usize, querySize: i32, callback: RedisCallback): Status {
+  const token = host.redisCall(cluster, query, querySize);
   if (token == 0) return <Status>host.lastStatus;
   pending.set(token, new PendingCall(currentContextId, callback));
   return Status.Ok;

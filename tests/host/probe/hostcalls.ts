@@ -8,7 +8,7 @@ import {
   RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, Status, RedisStatus, MetricType,
   Header, getRequestHeader, getRequestHeaders, setRequestHeader, addRequestHeader, removeRequestHeader,
   getRequestBody, setRequestBody, getResponseBody, setResponseBody, setResponseHeader,
-  sendLocalResponse, continueRequest, getPropertyString, getProperty, setProperty,
+  sendLocalResponse, continueRequest, getPropertyString, getProperty, setProperty, PropertyPath,
   logInfo, logWarn, defineMetric, incrementMetric, recordMetric, getMetric, counter,
   RedisCallback, redisInit, redisCall,
 } from "../../../shared/index";
@@ -62,6 +62,12 @@ class ProbeRoot extends RootContext {
 
 function text(body: string): ArrayBuffer {
   return String.UTF8.encode(body);
+}
+
+/** A raw RESP query to a cluster by name. */
+function send(cluster: string, query: string, callback: RedisCallback): Status {
+  const bytes = text(query);
+  return redisCall(text(cluster), changetype<usize>(bytes), bytes.byteLength, callback);
 }
 
 function reply(status: u32, body: string): void {
@@ -163,25 +169,25 @@ class ProbeStream extends HttpContext {
     }
     if (o == "property") {
       const parts = argument.split(".");
-      const value = getPropertyString(parts);
+      const value = getPropertyString(new PropertyPath(parts));
       reply(200, value === null ? "status=" + host.lastStatus.toString() : "value=" + value);
       return HeaderAction.Continue;
     }
     if (o == "property-int") {
-      const value = getProperty(argument.split("."));
+      const value = getProperty(new PropertyPath(argument.split(".")));
       let out = "null";
       if (value !== null && value.byteLength == 8) out = load<i64>(changetype<usize>(value)).toString();
       reply(200, "value=" + out + " size=" + (value === null ? "0" : value.byteLength.toString()));
       return HeaderAction.Continue;
     }
     if (o == "property-dotted") {
-      const value = getPropertyString([argument]);
+      const value = getPropertyString(new PropertyPath([argument]));
       reply(200, value === null ? "status=" + host.lastStatus.toString() : "value=" + value);
       return HeaderAction.Continue;
     }
     if (o == "set-property") {
-      setProperty(["probe_key"], text("probe_value"));
-      const value = getPropertyString(["probe_key"]);
+      setProperty(new PropertyPath(["probe_key"]), text("probe_value"));
+      const value = getPropertyString(new PropertyPath(["probe_key"]));
       reply(200, value === null ? "null" : value);
       return HeaderAction.Continue;
     }
@@ -228,7 +234,7 @@ class ProbeStream extends HttpContext {
     }
     if (o == "redis-get" || o == "redis-raw") {
       const query = o == "redis-get" ? "*2\r\n$3\r\nGET\r\n$" + String.UTF8.byteLength(argument).toString() + "\r\n" + argument + "\r\n" : argument.replaceAll("\\r\\n", "\r\n");
-      const status = redisCall(redisCluster, text(query), new RedisReply(false));
+      const status = send(redisCluster, query, new RedisReply(false));
       if (status != Status.Ok) {
         reply(500, "dispatch=" + status.toString());
         return HeaderAction.Continue;
@@ -236,12 +242,12 @@ class ProbeStream extends HttpContext {
       return HeaderAction.StopIteration;
     }
     if (o == "redis-continue") {
-      const status = redisCall(redisCluster, text("*1\r\n$4\r\nPING\r\n"), new RedisReply(true));
+      const status = send(redisCluster, "*1\r\n$4\r\nPING\r\n", new RedisReply(true));
       if (status != Status.Ok) reply(500, "dispatch=" + status.toString());
       return HeaderAction.StopIteration;
     }
     if (o == "redis-unknown-cluster") {
-      const status = redisCall("no-such-cluster", text("*1\r\n$4\r\nPING\r\n"), new RedisReply(false));
+      const status = send("no-such-cluster", "*1\r\n$4\r\nPING\r\n", new RedisReply(false));
       reply(200, "dispatch=" + status.toString());
       return HeaderAction.Continue;
     }
