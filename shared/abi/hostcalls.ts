@@ -19,6 +19,20 @@ function takeBlob(status: u32): ArrayBuffer | null {
   return adopt(ptr, size);
 }
 
+/** Like takeBlob, decoded as UTF-8 straight from the host's block (no intermediate buffer). */
+function takeString(status: u32): string | null {
+  const ptr = load<usize>(slots);
+  const size = load<u32>(slots + 4);
+  if (status != Status.Ok) {
+    release(ptr);
+    return null;
+  }
+  if (ptr == 0) return "";
+  const text = String.UTF8.decodeUnsafe(ptr, <usize>size);
+  release(ptr);
+  return text;
+}
+
 function resetSlots(): void {
   store<u64>(slots, 0);
   store<u64>(slots + 8, 0);
@@ -82,13 +96,13 @@ export function setBufferBytes(bufferType: BufferType, start: u32, size: u32, da
   return <Status>imports.proxy_set_buffer_bytes(bufferType, start, size, changetype<usize>(data), data.byteLength);
 }
 
-/** First value of a header; null when absent (NotFound) or when the map is not available. */
-export function getHeaderMapValue(mapType: MapType, name: string): ArrayBuffer | null {
+/** First value of a header as text; null when absent (NotFound) or when the map is not available. */
+export function getHeaderMapValue(mapType: MapType, name: string): string | null {
   const key = encodeName(name);
   resetSlots();
   const status = imports.proxy_get_header_map_value(mapType, changetype<usize>(key), key.byteLength, slots, slots + 4);
   lastStatus = status;
-  return takeBlob(status);
+  return takeString(status);
 }
 
 /** The serialised pairs of a map (empty when unavailable, as Envoy answers). */
@@ -127,6 +141,14 @@ export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
   const status = imports.proxy_get_property(changetype<usize>(path), path.byteLength, slots, slots + 4);
   lastStatus = status;
   return takeBlob(status);
+}
+
+/** The same, decoded as UTF-8. */
+export function getPropertyString(path: ArrayBuffer): string | null {
+  resetSlots();
+  const status = imports.proxy_get_property(changetype<usize>(path), path.byteLength, slots, slots + 4);
+  lastStatus = status;
+  return takeString(status);
 }
 
 export function setProperty(path: ArrayBuffer, value: ArrayBuffer): Status {

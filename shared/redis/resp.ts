@@ -142,11 +142,15 @@ export enum RespKind {
   Invalid,
 }
 
+// Shared by every value that is not an array, so a scalar reply allocates one object.
+const NO_ITEMS = new Array<RespValue>(0);
+
 export class RespValue {
   kind: RespKind = RespKind.Invalid;
   text: string = "";
   integer: i64 = 0;
-  items: Array<RespValue> = [];
+  /** The elements of an Array; empty (and not to be modified) for any other kind. */
+  items: Array<RespValue> = NO_ITEMS;
 
   static error(message: string): RespValue {
     const v = new RespValue();
@@ -208,68 +212,102 @@ export function parseInt64(text: string): ParsedInt {
 
 class Decoder {
   pos: i32 = 0;
+  /** Where the last line() ended its text, and whether integer() found a number there. */
+  private end: i32 = 0;
+  private valid: bool = false;
   constructor(private ptr: usize, private len: i32) {}
 
-  /** The line from pos up to CRLF as text, or null when there is no CRLF. */
-  line(): string | null {
+  /** Finds the CRLF after pos; leaves pos on the line's text and end before its CR. False when there is none. */
+  line(): bool {
     for (let i = this.pos; i + 1 < this.len; i++) {
       if (load<u8>(this.ptr + <usize>i) == 0x0d && load<u8>(this.ptr + <usize>i + 1) == 0x0a) {
-        const text = String.UTF8.decodeUnsafe(this.ptr + <usize>this.pos, <usize>(i - this.pos));
-        this.pos = i + 2;
-        return text;
+        this.end = i;
+        return true;
       }
     }
-    return null;
+    return false;
+  }
+
+  /** The line's text as a string; moves past its CRLF. */
+  text(): string {
+    const text = String.UTF8.decodeUnsafe(this.ptr + <usize>this.pos, <usize>(this.end - this.pos));
+    this.pos = this.end + 2;
+    return text;
+  }
+
+  /** The line as a strict base-10 int64 (parseInt64's rules, `valid` says whether it was one); moves past its CRLF. */
+  integer(): i64 {
+    let i = this.pos;
+    const end = this.end;
+    this.pos = end + 2;
+    this.valid = false;
+    let negative = false;
+    if (i < end && (load<u8>(this.ptr + <usize>i) == 0x2b || load<u8>(this.ptr + <usize>i) == 0x2d)) {
+      negative = load<u8>(this.ptr + <usize>i) == 0x2d;
+      i++;
+    }
+    if (i >= end) return 0;
+    let value: u64 = 0;
+    const limit: u64 = negative ? <u64>9223372036854775808 : <u64>9223372036854775807;
+    for (; i < end; i++) {
+      const c = <u32>load<u8>(this.ptr + <usize>i);
+      if (c < 0x30 || c > 0x39) return 0;
+      const digit = <u64>(c - 0x30);
+      if (value > (limit - digit) / 10) return 0;
+      value = value * 10 + digit;
+    }
+    this.valid = true;
+    return negative ? -(<i64>value) : <i64>value;
   }
 
   value(depth: i32): RespValue {
-    const bad = new RespValue();
-    if (this.pos >= this.len || depth > 32) return bad;
+    const v = new RespValue();
+    if (this.pos >= this.len || depth > 32) return v;
     const type = load<u8>(this.ptr + <usize>this.pos);
     this.pos++;
-    const line = this.line();
-    if (line === null) return bad;
-    const v = new RespValue();
+    if (!this.line()) return v;
     if (type == 0x2b || type == 0x2d) {
       v.kind = type == 0x2b ? RespKind.SimpleString : RespKind.Error;
-      v.text = line;
+      v.text = this.text();
       return v;
     }
-    const n = parseInt64(line);
-    if (!n.ok) return bad;
+    const n = this.integer();
+    if (!this.valid) return v;
     if (type == 0x3a) {
       v.kind = RespKind.Integer;
-      v.integer = n.value;
+      v.integer = n;
       return v;
     }
     if (type == 0x24) {
-      if (n.value == -1) {
+      if (n == -1) {
         v.kind = RespKind.Null;
         return v;
       }
-      if (n.value < 0 || n.value > <i64>(this.len - this.pos - 2)) return bad;
-      const size = <i32>n.value;
-      if (load<u8>(this.ptr + <usize>(this.pos + size)) != 0x0d || load<u8>(this.ptr + <usize>(this.pos + size + 1)) != 0x0a) return bad;
+      if (n < 0 || n > <i64>(this.len - this.pos - 2)) return v;
+      const size = <i32>n;
+      if (load<u8>(this.ptr + <usize>(this.pos + size)) != 0x0d || load<u8>(this.ptr + <usize>(this.pos + size + 1)) != 0x0a) return v;
       v.kind = RespKind.BulkString;
       v.text = String.UTF8.decodeUnsafe(this.ptr + <usize>this.pos, <usize>size);
       this.pos += size + 2;
       return v;
     }
     if (type == 0x2a) {
-      if (n.value == -1) {
+      if (n == -1) {
         v.kind = RespKind.Null;
         return v;
       }
-      if (n.value < 0 || n.value > <i64>this.len) return bad;
-      v.kind = RespKind.Array;
-      for (let i: i64 = 0; i < n.value; i++) {
+      if (n < 0 || n > <i64>this.len) return v;
+      const items = new Array<RespValue>();
+      for (let i: i64 = 0; i < n; i++) {
         const item = this.value(depth + 1);
-        if (item.kind == RespKind.Invalid) return bad;
-        v.items.push(item);
+        if (item.kind == RespKind.Invalid) return v;
+        items.push(item);
       }
+      v.kind = RespKind.Array;
+      v.items = items;
       return v;
     }
-    return bad;
+    return v;
   }
 }
 

@@ -8,8 +8,7 @@ export { Header };
 const EMPTY = new ArrayBuffer(0);
 
 function headerValue(map: MapType, name: string): string | null {
-  const value = host.getHeaderMapValue(map, name);
-  return value === null ? null : String.UTF8.decode(value);
+  return host.getHeaderMapValue(map, name);
 }
 
 /** First value of a request header, or null; only while request headers are available. */

@@ -21,8 +21,7 @@ export function getProperty(path: PropertyPath): ArrayBuffer | null {
 }
 
 export function getPropertyString(path: PropertyPath): string | null {
-  const value = host.getProperty(path.bytes);
-  return value === null ? null : String.UTF8.decode(value);
+  return host.getPropertyString(path.bytes);
 }
 
 /** Stored as filter state `wasm.<path>`; NotFound on a root context. */

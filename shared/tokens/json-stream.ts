@@ -34,6 +34,10 @@ function isSpace(c: u32): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
+function zero(bytes: StaticArray<u8>): void {
+  memory.fill(changetype<usize>(bytes), 0, <usize>bytes.length);
+}
+
 /** Reads documents (the root value, or each element of a root array) and keeps the last usage Higress would keep. */
 export class JsonUsageStream {
   private state: i32 = ST_VALUE;
@@ -73,6 +77,37 @@ export class JsonUsageStream {
   totalTokens: i64 = 0;
   model: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
   modelLength: i32 = 0;
+
+  /** Back to the state of a new stream, keeping the buffers (readers are reused across responses). */
+  reset(): void {
+    this.state = ST_VALUE;
+    this.depth = 0;
+    this.keyLength = 0;
+    this.pendingKey = 0;
+    this.target = FIELD_NONE;
+    this.targetPriority = NO_PRIORITY;
+    this.resetNumber();
+    this.skipDepth = 0;
+    this.skipInString = false;
+    this.skipEscape = false;
+    // Buffers as the constructor leaves them: all zero.
+    zero(this.kinds);
+    zero(this.containerKeys);
+    zero(this.keyBuffer);
+    zero(this.docPriorities);
+    zero(this.docModel);
+    zero(this.capture);
+    zero(this.model);
+    memory.fill(changetype<usize>(this.docValues), 0, <usize>FIELD_COUNT << 3);
+    this.docModelLength = 0;
+    this.captureLength = 0;
+    this.rootDepth = 0;
+    this.found = false;
+    this.inputTokens = 0;
+    this.outputTokens = 0;
+    this.totalTokens = 0;
+    this.modelLength = 0;
+  }
 
   /** Forgets any half-read document (an SSE event ended); committed usage is kept. */
   resetDocument(): void {

@@ -55,6 +55,17 @@ export class UsageReader {
   private afterCarriageReturn: bool = false;
   private lineHadData: bool = false;
 
+  /** Back to the state of a new reader, keeping its buffers. */
+  reset(): void {
+    this.json.reset();
+    this.format = FORMAT_UNKNOWN;
+    this.sseState = SSE_LINE_START;
+    this.fieldLength = 0;
+    this.fieldIsData = true;
+    this.afterCarriageReturn = false;
+    this.lineHadData = false;
+  }
+
   /** Feeds one body chunk. */
   push(chunk: ArrayBuffer): void {
     this.pushBytes(changetype<usize>(chunk), <usize>chunk.byteLength);

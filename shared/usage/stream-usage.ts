@@ -9,6 +9,20 @@ import {
 } from "../index";
 import { UsageReader, TokenUsage, readRequestBody, injectStreamUsage, shouldReadUsage } from "../tokens/index";
 
+// Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
+const spareReaders = new Array<UsageReader>();
+const MAX_SPARE_READERS = 16;
+
+function takeReader(): UsageReader {
+  return spareReaders.length > 0 ? spareReaders.pop() : new UsageReader();
+}
+
+function returnReader(reader: UsageReader): void {
+  if (spareReaders.length >= MAX_SPARE_READERS) return;
+  reader.reset();
+  spareReaders.push(reader);
+}
+
 export class StreamUsage {
   /** The request's top-level `model`, or "" when the body had none. */
   requestModel: string = "";
@@ -57,7 +71,7 @@ export class StreamUsage {
   /** From onResponseHeaders: compressed or binary bodies are skipped, as Higress does. */
   onResponseHeaders(): void {
     if (shouldReadUsage(getResponseHeader("content-type"), getResponseHeader("content-encoding"))) {
-      this.reader = new UsageReader();
+      this.reader = takeReader();
     } else if (logEnabled(LogLevel.Debug)) {
       logDebug("response body not read for usage: compressed or not JSON/SSE");
     }
@@ -71,6 +85,7 @@ export class StreamUsage {
     if (endOfStream) {
       this.result = reader.finish();
       this.reader = null;
+      returnReader(reader);
     }
   }
 

@@ -75,6 +75,24 @@ describe("token usage fixtures", () => {
   });
 });
 
+describe("token usage reader reuse", () => {
+  it("reads every fixture like a fresh reader after reset, whatever the reader was cut off in", () => {
+    const reader = new UsageReader();
+    for (let i = 0; i < FIXTURE_NAMES.length; i++) {
+      for (let other = 0; other < FIXTURE_NAMES.length; other += 3) {
+        const before = String.UTF8.encode(FIXTURE_BODIES[other]);
+        // Leave the reader mid-document, mid-string or mid-number of another body.
+        reader.pushBytes(changetype<usize>(before), <usize>((before.byteLength * (i + 1)) / (FIXTURE_NAMES.length + 1)));
+        reader.reset();
+        const body = String.UTF8.encode(FIXTURE_BODIES[i]);
+        reader.pushBytes(changetype<usize>(body), <usize>body.byteLength);
+        expect(FIXTURE_NAMES[i] + " " + describeUsage(reader.finish())).toBe(expectedOf(i));
+        reader.reset();
+      }
+    }
+  });
+});
+
 describe("token usage reader details", () => {
   it("reads a count split inside a number across chunks", () => {
     const reader = new UsageReader();

@@ -133,7 +133,7 @@ class ProbeStream extends HttpContext {
     if (o == "read-header") {
       const value = host.getHeaderMapValue(MapType.RequestHeaders, argument);
       const status = host.lastStatus;
-      reply(200, "status=" + status.toString() + " value=" + (value === null ? "null" : String.UTF8.decode(value)) + " count=" + headerCount.toString());
+      reply(200, "status=" + status.toString() + " value=" + (value === null ? "null" : value) + " count=" + headerCount.toString());
       return HeaderAction.Continue;
     }
     if (o == "wipe-pairs") {
