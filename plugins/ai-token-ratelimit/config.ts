@@ -7,6 +7,7 @@ import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../.
 import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
 import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
+import { lowerAscii } from "../../shared/text/index";
 import { RATE_LIMITED } from "./errors";
 
 export const PLUGIN_NAME = "ai-token-ratelimit";
@@ -140,7 +141,7 @@ function readItem(item: ConfigObject): RuleItem | null {
   if (rule.source == Source.Ip) {
     if (rule.ruleKey == "from-remote-addr") rule.ipHeader = "";
     else if (rule.ruleKey.startsWith("from-header-")) {
-      rule.ipHeader = rule.ruleKey.slice(12).toLowerCase();
+      rule.ipHeader = lowerAscii(rule.ruleKey.slice(12));
       if (rule.ipHeader.length == 0) {
         reader.fail(PREFIX + "limit_by_per_ip parse error: empty after 'from-header-'");
         return null;

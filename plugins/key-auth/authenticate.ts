@@ -1,6 +1,7 @@
 /** Who is calling: collects API keys from headers and the query, and checks them against the consumers. */
 import { getRequestHeaderPairs, getRequestHeader, setRequestHeader, removeRequestHeader } from "../../shared/index";
 import { splitPath, parseQuery, QueryParam } from "../../shared/url/index";
+import { lowerAscii } from "../../shared/text/index";
 import { KeyAuthConfig } from "./config";
 import { KeyAuthError, NO_KEY, MULTIPLE_KEYS, INVALID_KEY, NOT_ALLOWED } from "./errors";
 
@@ -28,7 +29,7 @@ function lookup(config: KeyAuthConfig, header: string, value: string): string | 
   const credentials = config.credentials;
   if (credentials.has(value)) return credentials.get(value);
   // Decision K5: `Authorization: Bearer <token>` matches a credential equal to <token>.
-  if (header == AUTHORIZATION && value.length > BEARER.length && value.slice(0, BEARER.length).toLowerCase() == BEARER) {
+  if (header == AUTHORIZATION && value.length > BEARER.length && lowerAscii(value.slice(0, BEARER.length)) == BEARER) {
     const token = value.slice(BEARER.length).trim();
     if (credentials.has(token)) return credentials.get(token);
   }

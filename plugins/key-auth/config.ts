@@ -3,6 +3,7 @@
  * `hide_credentials` and both key sources on by default (decisions K2, K4, K6). Pure: no host calls.
  */
 import { ConfigObject } from "../../shared/json/index";
+import { lowerAscii } from "../../shared/text/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 
 export const PLUGIN_NAME = "key-auth";
@@ -96,7 +97,7 @@ class KeyAuthParser extends ConfigParser<KeyAuthConfig> {
         if (keys[i].length == 0) reader.fail(fields.pathOf("keys") + "[" + i.toString() + "] must be a non-empty string");
       }
       config.keys = keys;
-      for (let i = 0; i < keys.length; i++) config.headerKeys.push(keys[i].toLowerCase());
+      for (let i = 0; i < keys.length; i++) config.headerKeys.push(lowerAscii(keys[i]));
     }
     if (reader.failed) return null;
     const inQuery = fields.lenientBool("in_query");

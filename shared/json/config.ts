@@ -11,6 +11,7 @@
  *   if (r.failed) { logError(r.error); return false; }
  */
 import { JsonKind, JsonValue } from "./value";
+import { decimalValue } from "./number";
 
 export class ConfigReader {
   /** The first rejection, prefixed with the plugin name; "" while none. */
@@ -106,7 +107,7 @@ export class ConfigObject {
     if (v === null || v.kind == JsonKind.Null) return absent;
     let n: f64 = 0;
     if (v.kind == JsonKind.Number && (v.isInteger() || lenient)) n = v.num;
-    else if (lenient && v.kind == JsonKind.String && isNumeric(v.text)) n = parseFloat(v.text);
+    else if (lenient && v.kind == JsonKind.String && isNumeric(v.text)) n = decimalValue(v.text);
     else {
       this.wrong(key, "an integer", v);
       return absent;

@@ -1,5 +1,6 @@
 /** A non-throwing JSON parser for configuration: every failure is a message with its offset. */
 import { JsonKind, JsonValue } from "./value";
+import { decimalValue } from "./number";
 
 /** Deeper nesting is refused, so hostile input cannot exhaust the stack. */
 const MAX_DEPTH: i32 = 64;
@@ -214,7 +215,7 @@ class Parser {
     const v = new JsonValue();
     v.kind = JsonKind.Number;
     v.text = t.substring(start, this.pos);
-    v.num = parseFloat(v.text);
+    v.num = decimalValue(v.text);
     return v;
   }
 

@@ -8,6 +8,7 @@ import {
   logDebug, logEnabled,
 } from "../index";
 import { UsageReader, TokenUsage, readRequestBody, injectStreamUsage, shouldReadUsage } from "../tokens/index";
+import { lowerAscii } from "../text/index";
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
 const spareReaders = new Array<UsageReader>();
@@ -39,7 +40,7 @@ export class StreamUsage {
   onRequestHeaders(endOfStream: bool): HeaderAction {
     if (endOfStream) return HeaderAction.Continue;
     const type = getRequestHeader("content-type");
-    if (type === null || !type.toLowerCase().includes("json")) return HeaderAction.Continue;
+    if (type === null || !lowerAscii(type).includes("json")) return HeaderAction.Continue;
     this.holdingHeaders = true;
     return HeaderAction.StopIteration;
   }

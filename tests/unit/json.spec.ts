@@ -1,5 +1,6 @@
 import { RandomText } from "./support/random";
 import { parseJson, JsonKind, ConfigReader, jsonString } from "../../shared/json/index";
+import { decimalValue } from "../../shared/json/number";
 
 function errorOf(text: string): string {
   return parseJson(text).error;
@@ -119,5 +120,31 @@ describe("ConfigReader", () => {
 describe("jsonString", () => {
   it("escapes quotes, controls and HTML characters as Go does", () => {
     expect(jsonString('a"b\\c\n<&>')).toBe('"a\\"b\\\\c\\n\\u003c\\u0026\\u003e"');
+  });
+});
+
+describe("decimalValue", () => {
+  it("reads integers exactly up to 2^53, and fractions and exponents as parseFloat does", () => {
+    expect(decimalValue("0")).toBe(0.0);
+    expect(decimalValue("-17")).toBe(-17.0);
+    expect(decimalValue("9007199254740992")).toBe(9007199254740992.0);
+    expect(decimalValue("1000000000000000000000")).toBe(1e21);
+    expect(decimalValue("10.9")).toBe(10.9);
+    expect(decimalValue("-2.5e3")).toBe(-2500.0);
+    expect(decimalValue("15E-1")).toBe(1.5);
+    expect(decimalValue("0.000001")).toBe(0.000001);
+    expect(decimalValue("1.2.3")).toBe(1.2);
+    expect(isFinite(decimalValue("1e400"))).toBe(false);
+    expect(decimalValue("1e-400")).toBe(0.0);
+  });
+
+  it("agrees with parseFloat within an ulp on random decimals", () => {
+    const random = new RandomText(7);
+    for (let i = 0; i < 2000; i++) {
+      const text = (random.next() % 1000000).toString() + "." + (random.next() % 1000).toString() + "e" + (<i32>(random.next() % 40) - 20).toString();
+      const ours = decimalValue(text);
+      const theirs = parseFloat(text);
+      expect(Math.abs(ours - theirs) <= Math.abs(theirs) * 4.5e-16).toBe(true, text);
+    }
   });
 });

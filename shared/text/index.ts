@@ -1,0 +1,1 @@
+export { lowerAscii } from "./ascii";
