@@ -1,16 +1,21 @@
 /**
- * `npm run bench`: module sizes, start-up time, wasm time per request next to a no-op baseline,
- * usage-reader throughput and guest memory, measured in the host's V8. Prints one table and
- * writes bench/results.json. A benchmark, not a test: nothing here fails on a number.
+ * `npm run bench`: module sizes, start-up time, wasm time per request (chat and 1 MB SSE stream)
+ * next to a no-op baseline, Redis calls per request, usage-reader throughput, guest memory and
+ * gateway throughput, measured in the host's V8. Prints one table and writes bench/results.json.
+ * A benchmark, not a test: nothing here fails on a number. `--quick` runs fewer requests.
  */
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { cpus } from "node:os";
-import { createHost, GET, type Host } from "../tests/host/direct.ts";
+import { createHost, GET, type Host, type DirectStream } from "../tests/host/direct.ts";
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../tests/host/redis-bridge.ts";
 import { startRedis } from "../tests/support/redis.ts";
+import { measure, wallTime } from "./guest-time.ts";
+import { gatewayThroughput } from "./throughput.ts";
+
+const QUICK = process.argv.includes("--quick");
 
 interface Row {
   figure: string;
@@ -26,19 +31,6 @@ const add = (figure: string, value: string, key: string, raw: unknown) => {
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-/** Median and p99 of `fn` in microseconds over `n` runs after `warm` warm-up runs. */
-function timeIt(fn: () => void, n: number, warm = 1000): { median: number; p99: number } {
-  for (let i = 0; i < warm; i++) fn();
-  const samples = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    fn();
-    samples[i] = (performance.now() - start) * 1000;
-  }
-  samples.sort((a, b) => a - b);
-  return { median: quantile(samples, 0.5), p99: quantile(samples, 0.99) };
 }
 
 const modules = [
@@ -69,94 +61,76 @@ const CHAT_RESPONSE = JSON.stringify({
   usage: { prompt_tokens: 10, completion_tokens: 150, total_tokens: 160 },
 });
 const CHAT_REQUEST = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
+const REQUESTS = QUICK ? 1_000 : 10_000;
+const STREAMS = QUICK ? 100 : 10_000;
+// Envoy's default log level (info): debug lines are not built, as in production.
+const LOG_LEVEL = 2;
 
-function chat(host: Host): void {
-  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["content-type", "application/json"]]), false);
-  s.sendRequestBody(CHAT_REQUEST, true);
-  s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
-}
-
-const REQUESTS = 10_000;
-const noop = await createHost({ wasm: probeWasm("noop") });
-const usage = await createHost({ wasm: probeWasm("usage") });
-const base = timeIt(() => chat(noop), REQUESTS);
-const withUsage = timeIt(() => chat(usage), REQUESTS);
-add("non-streaming chat, no-op baseline (host + wasm)", `${base.median.toFixed(1)} µs median, ${base.p99.toFixed(1)} µs p99`, "chat.noop", base);
-add("non-streaming chat, usage probe (host + wasm)", `${withUsage.median.toFixed(1)} µs median, ${withUsage.p99.toFixed(1)} µs p99`, "chat.usage", withUsage);
-add("usage probe cost over baseline", `${(withUsage.median - base.median).toFixed(1)} µs (×${(withUsage.median / base.median).toFixed(2)})`, "chat.usageOverBaseline", withUsage.median - base.median);
-
-/** Wasm time per request: the VMs' busy time over `n` requests, minus the no-op baseline's. */
-/** Microseconds per request inside the module: with the host calls, and without this host's own work in them. */
-function perRequest(vm: { busyMs: number; hostMs: number }, run: () => void | Promise<void>, n: number): Promise<{ busy: number; guest: number }> {
-  return (async () => {
-    const busy = vm.busyMs;
-    const host = vm.hostMs;
-    for (let i = 0; i < n; i++) await run();
-    return { busy: ((vm.busyMs - busy) * 1000) / n, guest: ((vm.busyMs - busy - (vm.hostMs - host)) * 1000) / n };
-  })();
-}
-
-const noopTime = await perRequest(noop.chain.vms[0], () => chat(noop), REQUESTS);
-add("wasm time per chat, no-op plugin", `${noopTime.guest.toFixed(2)} µs in the guest, ${noopTime.busy.toFixed(2)} µs with host calls`, "busy.noop", noopTime);
-
+// x-mse-consumer as key-auth sets it, for ai-quota alone (in the chain key-auth replaces it).
 const USER1 = [["x-api-key", "user1-key"], ["content-type", "application/json"], ["x-mse-consumer", "aliyun-user1"]] as Array<[string, string]>;
-const KEY_AUTH = { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] };
+const REDIS = { service_name: "bench-redis.static" };
+const PLUGIN_CONFIGS: Record<string, object> = {
+  "key-auth": { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
+  "ai-quota": { admin_consumer: "aliyun-admin", redis: REDIS },
+  "ai-token-ratelimit": { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS },
+};
+const PLUGINS = Object.keys(PLUGIN_CONFIGS);
 
-if (existsSync(pluginWasm("key-auth"))) {
-  const keyAuth = await createHost({ wasm: pluginWasm("key-auth"), config: KEY_AUTH });
-  const authed = () => {
-    const s = keyAuth.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false);
-    s.sendRequestBody(CHAT_REQUEST, true);
-    s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
-  };
-  for (let i = 0; i < 1000; i++) authed();
-  const t = await perRequest(keyAuth.chain.vms[0], authed, REQUESTS);
-  add("wasm time per chat, key-auth", `${t.guest.toFixed(2)} µs in the guest, ${t.busy.toFixed(2)} µs with host calls`, "busy.key-auth", t);
-  add("Redis calls per request, key-auth", "0", "redis.key-auth", 0);
+const redis = await startRedis();
+const bridge = new RedisBridge({ "outbound|80||bench-redis.static": { host: "127.0.0.1", port: redis.port } });
+let redisCalls = 0;
+const call = bridge.call.bind(bridge);
+bridge.call = (cluster, query, onReply) => {
+  redisCalls++;
+  return call(cluster, query, onReply);
+};
+await redis.client.set("chat_quota:aliyun-user1", 1_000_000_000_000);
+
+for (const name of PLUGINS) {
+  const bytes = readFileSync(pluginWasm(name));
+  const samples: number[] = [];
+  for (let i = 0; i < 55; i++) {
+    const start = performance.now();
+    await createHost({ wasm: bytes, config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });
+    if (i >= 5) samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  add(`instantiate + configure ${name}`, `${quantile(samples, 0.5).toFixed(2)} ms median`, `start.${name}`, { median_ms: quantile(samples, 0.5) });
 }
 
-const AI_PLUGINS: Array<[string, object]> = [
-  ["ai-quota", { admin_consumer: "aliyun-admin", redis: { service_name: "bench-redis.static" } }],
-  ["ai-token-ratelimit", { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000 }] }], redis: { service_name: "bench-redis.static" } }],
-];
-if (AI_PLUGINS.every(([name]) => existsSync(pluginWasm(name)))) {
-  const redis = await startRedis();
-  const bridge = new RedisBridge({ "outbound|80||bench-redis.static": { host: "127.0.0.1", port: redis.port } });
-  let redisCalls = 0;
-  const call = bridge.call.bind(bridge);
-  bridge.call = (cluster, query, onReply) => {
-    redisCalls++;
-    return call(cluster, query, onReply);
-  };
-  await redis.client.set("chat_quota:aliyun-user1", 1_000_000_000_000);
-  for (const [name, config] of AI_PLUGINS) {
-    const host = await createHost({ wasm: pluginWasm(name), config, redis: bridge });
-    const one = async () => {
-      const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false).sendRequestBody(CHAT_REQUEST, true);
-      while (!s.upstream.ended) await new Promise((r) => setImmediate(r));
-      s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
-    };
-    for (let i = 0; i < 500; i++) await one();
-    const calls = redisCalls;
-    const n = REQUESTS / 2;
-    const t = await perRequest(host.chain.vms[0], one, n);
-    add(`wasm time per chat, ${name} (Redis waits excluded)`, `${t.guest.toFixed(2)} µs in the guest, ${t.busy.toFixed(2)} µs with host calls`, `busy.${name}`, t);
-    add(`Redis calls per chat, ${name}`, `${((redisCalls - calls) / n).toFixed(2)} (check + charge)`, `redis.${name}`, (redisCalls - calls) / n);
-  }
-  await bridge.close();
-  await redis.stop();
+/** One request through to the end of its response; waits while a Redis check holds the request. */
+async function chat(host: Host, response: (s: DirectStream) => void): Promise<void> {
+  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false).sendRequestBody(CHAT_REQUEST, true);
+  while (!s.upstream.ended && s.response() === null) await new Promise((r) => setImmediate(r));
+  response(s);
+}
+const chatResponse = (s: DirectStream) => s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
+
+const hosts: Record<string, Host> = { "no-op": await createHost({ wasm: probeWasm("noop"), logLevel: LOG_LEVEL }) };
+for (const name of PLUGINS) hosts[name] = await createHost({ wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });
+const [first, ...rest] = PLUGINS;
+hosts["all three"] = await createHost({
+  name: first, wasm: pluginWasm(first), config: PLUGIN_CONFIGS[first], redis: bridge, logLevel: LOG_LEVEL,
+  more: rest.map((name) => ({ name, wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name] })),
+});
+const names = Object.keys(hosts);
+const chats = await measure(names.map((name) => ({ name, host: hosts[name], run: () => chat(hosts[name], chatResponse) })), REQUESTS, 100, 500);
+for (const name of names) {
+  const t = chats.get(name)!;
+  add(`wasm time per chat, ${name}`, `${t.median.toFixed(2)} µs median, ${t.p99.toFixed(2)} µs p99 (${t.withHost.toFixed(2)} µs with host calls)`, `chat.${name}`, t);
+}
+
+for (const name of names.filter((n) => n !== "no-op")) {
+  const before = redisCalls;
+  for (let i = 0; i < 1000; i++) await chat(hosts[name], chatResponse);
+  add(`Redis calls per chat, ${name}`, ((redisCalls - before) / 1000).toFixed(2), `redis.${name}`, (redisCalls - before) / 1000);
 }
 
 /** An OpenAI SSE stream of about `bytes` bytes, delivered in 16 KiB chunks. */
 function sseStream(bytes: number): Buffer[] {
-  const event = (content: string) => `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}],"usage":null}\n\n`;
+  const event = `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[{"index":0,"delta":{"content":"token "},"finish_reason":null}],"usage":null}\n\n`;
   const parts: string[] = [];
-  let size = 0;
-  while (size < bytes) {
-    const e = event("token ");
-    parts.push(e);
-    size += e.length;
-  }
+  for (let size = 0; size < bytes; size += event.length) parts.push(event);
   parts.push('data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":2000,"total_tokens":2010}}\n\ndata: [DONE]\n\n');
   const all = Buffer.from(parts.join(""));
   const chunks: Buffer[] = [];
@@ -164,24 +138,40 @@ function sseStream(bytes: number): Buffer[] {
   return chunks;
 }
 
+const MB = 1024 * 1024;
+const stream = sseStream(MB);
+const streamResponse = (s: DirectStream) => {
+  s.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]]);
+  for (let i = 0; i < stream.length; i++) s.sendResponseBody(stream[i], i === stream.length - 1);
+};
+const streamNames = ["no-op", "ai-quota", "ai-token-ratelimit"];
+const streams = await measure(streamNames.map((name) => ({ name, host: hosts[name], run: () => chat(hosts[name], streamResponse) })), STREAMS, 20, 50);
+for (const name of streamNames) {
+  const t = streams.get(name)!;
+  const rate = name === "no-op" ? "" : ` (${(1 / (t.median / 1e6)).toFixed(0)} MB/s)`;
+  add(`wasm time per 1 MB SSE stream, ${name}`, `${t.median.toFixed(0)} µs median, ${t.p99.toFixed(0)} µs p99${rate}`, `stream.${name}`, t);
+}
+await bridge.close();
+await redis.stop();
+
 function streamThrough(host: Host, chunks: Buffer[], type: string): void {
   const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions"), true);
   s.sendResponseHeaders([[":status", "200"], ["content-type", type]]);
   for (let i = 0; i < chunks.length; i++) s.sendResponseBody(chunks[i], i === chunks.length - 1);
 }
 
-const MB = 1024 * 1024;
+const noop = hosts["no-op"];
+const usage = await createHost({ wasm: probeWasm("usage"), logLevel: LOG_LEVEL });
 const sse = sseStream(8 * MB);
 const sseBytes = sse.reduce((n, c) => n + c.length, 0);
 const jsonBody = Buffer.from(JSON.stringify({ ...JSON.parse(CHAT_RESPONSE), choices: [{ index: 0, message: { role: "assistant", content: "y".repeat(8 * MB) } }] }));
 const json: Buffer[] = [];
 for (let at = 0; at < jsonBody.length; at += 16384) json.push(jsonBody.subarray(at, at + 16384));
 for (const [label, chunks, type, bytes] of [["SSE", sse, "text/event-stream", sseBytes], ["JSON", json, "application/json", jsonBody.length]] as const) {
-  const baseT = timeIt(() => streamThrough(noop, chunks as Buffer[], type), 5, 2);
-  const usageT = timeIt(() => streamThrough(usage, chunks as Buffer[], type), 5, 2);
-  const readerSeconds = (usageT.median - baseT.median) / 1e6;
-  const mbps = bytes / MB / readerSeconds;
-  add(`usage reader throughput, ${(bytes / MB).toFixed(0)} MB ${label} in 16 KiB chunks`, `${mbps.toFixed(0)} MB/s (reader time over the no-op baseline)`, `reader.${label}`, { mbps, baseline_us: baseT.median, usage_us: usageT.median });
+  const baseT = wallTime(() => streamThrough(noop, chunks as Buffer[], type), 5, 2);
+  const usageT = wallTime(() => streamThrough(usage, chunks as Buffer[], type), 5, 2);
+  const mbps = bytes / MB / ((usageT - baseT) / 1e6);
+  add(`usage reader through the host, ${(bytes / MB).toFixed(0)} MB ${label} in 16 KiB chunks`, `${mbps.toFixed(0)} MB/s (time over the no-op baseline)`, `reader.${label}`, { mbps, baseline_us: baseT, usage_us: usageT });
 }
 
 // The reader alone, in its own module: the figure the ≥ 300 MB/s target is about.
@@ -189,7 +179,7 @@ for (const [label, chunks, type, bytes] of [["SSE", sse, "text/event-stream", ss
   const asc = (await import("assemblyscript/asc")).default;
   const out = `${repoRoot}build/bench/reader.wasm`;
   // Its own config: a benchmark module imports env.abort, which the plugin build flags forbid.
-  const { error, stderr } = await asc.main([`${repoRoot}bench/reader-entry.ts`, "--config", `${repoRoot}bench/asconfig.json`, "-O3", "--runtime", "incremental", "--exportRuntime", "-o", out]);
+  const { error, stderr } = await asc.main([`${repoRoot}bench/reader-entry.ts`, "--config", `${repoRoot}bench/asconfig.json`, "-O3", "--runtime", "minimal", "--noAssert", "--exportRuntime", "-o", out]);
   if (error) throw new Error(stderr.toString());
   const { instance } = await WebAssembly.instantiate(readFileSync(out), { env: { abort: () => { throw new Error("abort"); } } });
   const exports = instance.exports as unknown as { alloc(n: number): number; run(p: number, c: number): bigint; memory: WebAssembly.Memory };
@@ -210,17 +200,28 @@ for (const [label, chunks, type, bytes] of [["SSE", sse, "text/event-stream", ss
   }
 }
 
-const memory = usage.chain.vms[0].memory;
+// Memory of a fresh usage probe: the plugins' own heaps are held flat by tests/e2e/memory.test.ts.
+const fresh = await createHost({ wasm: probeWasm("usage"), logLevel: LOG_LEVEL });
+const memory = fresh.chain.vms[0].memory;
 const memoryAt: Record<string, number> = {};
 let done = 0;
 for (const target of [1_000, 10_000, 100_000]) {
   while (done < target) {
-    chat(usage);
+    const s = fresh.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false).sendRequestBody(CHAT_REQUEST, true);
+    chatResponse(s);
     done++;
   }
   memoryAt[target] = memory.buffer.byteLength;
 }
 add("guest memory after 1k / 10k / 100k chats (usage probe)", Object.values(memoryAt).map((b) => `${(b / 1024).toFixed(0)} KiB`).join(" / "), "memory.usage", memoryAt);
+
+const seconds = QUICK ? 4 : 20;
+const throughput = await gatewayThroughput(seconds, 10);
+add(
+  "gateway throughput, three plugins vs none (autocannon, 10 connections)",
+  `${throughput.plugins.toFixed(0)} vs ${throughput.plain.toFixed(0)} requests/s (×${throughput.ratio.toFixed(2)}), ${throughput.errors} errors`,
+  "throughput", throughput,
+);
 
 const width = Math.max(...rows.map((r) => r.figure.length));
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? "cpu"} × ${cpus().length}`);
