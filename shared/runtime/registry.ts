@@ -5,6 +5,9 @@ let rootFactory: (id: u32) => RootContext = (id: u32): RootContext => new RootCo
 
 const roots = new Map<u32, RootContext>();
 const streams = new Map<u32, HttpContext>();
+// A stream's callbacks come in runs (headers, body, Redis reply, …): remember the last one found.
+let lastStreamId: u32 = 0;
+let lastStream: HttpContext | null = null;
 
 /** Id of the context of the callback in progress (0 outside callbacks). */
 export let currentContextId: u32 = 0;
@@ -25,6 +28,8 @@ export function createContext(contextId: u32, parentId: u32): void {
   }
   // A stream whose root is unknown gets a do-nothing context rather than a trap.
   const root = roots.has(parentId) ? roots.get(parentId) : rootFactory(parentId);
+  // Envoy reuses no live id, but a host may reuse a deleted one: never serve a stale stream.
+  if (contextId == lastStreamId) lastStream = null;
   streams.set(contextId, root.newHttpContext(contextId));
 }
 
@@ -33,7 +38,12 @@ export function getRoot(contextId: u32): RootContext | null {
 }
 
 export function getStream(contextId: u32): HttpContext | null {
-  return streams.has(contextId) ? streams.get(contextId) : null;
+  if (contextId == lastStreamId && lastStream !== null) return lastStream;
+  if (!streams.has(contextId)) return null;
+  const stream = streams.get(contextId);
+  lastStreamId = contextId;
+  lastStream = stream;
+  return stream;
 }
 
 export function isStream(contextId: u32): bool {
@@ -41,6 +51,7 @@ export function isStream(contextId: u32): bool {
 }
 
 export function deleteContext(contextId: u32): void {
+  if (contextId == lastStreamId) lastStream = null;
   if (streams.has(contextId)) streams.delete(contextId);
   else if (roots.has(contextId)) roots.delete(contextId);
 }
