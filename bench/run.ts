@@ -154,25 +154,8 @@ for (const name of streamNames) {
 await bridge.close();
 await redis.stop();
 
-function streamThrough(host: Host, chunks: Buffer[], type: string): void {
-  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions"), true);
-  s.sendResponseHeaders([[":status", "200"], ["content-type", type]]);
-  for (let i = 0; i < chunks.length; i++) s.sendResponseBody(chunks[i], i === chunks.length - 1);
-}
-
-const noop = hosts["no-op"];
-const usage = await createHost({ wasm: probeWasm("usage"), logLevel: LOG_LEVEL });
 const sse = sseStream(8 * MB);
-const sseBytes = sse.reduce((n, c) => n + c.length, 0);
 const jsonBody = Buffer.from(JSON.stringify({ ...JSON.parse(CHAT_RESPONSE), choices: [{ index: 0, message: { role: "assistant", content: "y".repeat(8 * MB) } }] }));
-const json: Buffer[] = [];
-for (let at = 0; at < jsonBody.length; at += 16384) json.push(jsonBody.subarray(at, at + 16384));
-for (const [label, chunks, type, bytes] of [["SSE", sse, "text/event-stream", sseBytes], ["JSON", json, "application/json", jsonBody.length]] as const) {
-  const baseT = wallTime(() => streamThrough(noop, chunks as Buffer[], type), 5, 2);
-  const usageT = wallTime(() => streamThrough(usage, chunks as Buffer[], type), 5, 2);
-  const mbps = bytes / MB / ((usageT - baseT) / 1e6);
-  add(`usage reader through the host, ${(bytes / MB).toFixed(0)} MB ${label} in 16 KiB chunks`, `${mbps.toFixed(0)} MB/s (time over the no-op baseline)`, `reader.${label}`, { mbps, baseline_us: baseT, usage_us: usageT });
-}
 
 // The reader alone, in its own module: the figure the ≥ 300 MB/s target is about.
 {

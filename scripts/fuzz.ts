@@ -1,8 +1,8 @@
 /**
- * `npm run fuzz [-- --seconds 120 --seed 1]`: mutated requests, response bodies and configurations
- * against the built plugins, bounded in time; prints the inputs run and the traps found.
+ * `npm run fuzz [-- --seconds 120 --seed 1]`: mutated requests, response bodies, configurations and
+ * Redis replies against the built plugins, bounded in time; prints the inputs run and the traps found.
  */
-import { fuzzRequests, fuzzBodies, fuzzConfigs, type FuzzResult } from "../tests/support/fuzz.ts";
+import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, type FuzzResult } from "../tests/support/fuzz.ts";
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -15,6 +15,7 @@ const targets: Array<[string, (seed: number, count: number) => Promise<FuzzResul
   ["requests", fuzzRequests, 20000],
   ["bodies", fuzzBodies, 10000],
   ["configs", fuzzConfigs, 300],
+  ["ai+redis", fuzzAiPlugins, 4000],
 ];
 while (Date.now() < deadline) {
   for (const [name, run, batch] of targets) {

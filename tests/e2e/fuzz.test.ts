@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fuzzRequests, fuzzBodies, fuzzConfigs } from "../support/fuzz.ts";
+import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins } from "../support/fuzz.ts";
 
 // A fixed-seed slice of `npm run fuzz`: same inputs every run, so a trap here always reproduces.
 test("20 000 mutated requests through key-auth never trap the VM", async () => {
@@ -16,5 +16,11 @@ test("10 000 mutated and random response bodies, cut at random points, never tra
 
 test("600 mutated configurations are refused or accepted by each plugin, never trap it", async () => {
   const result = await fuzzConfigs(7, 600);
+  assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+});
+
+test("4 000 mutated requests through ai-quota and ai-token-ratelimit, with mutated, random or failed Redis replies, never trap", async () => {
+  const result = await fuzzAiPlugins(1201, 4000);
+  assert.equal(result.inputs, 4000);
   assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
 });

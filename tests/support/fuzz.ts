@@ -4,6 +4,7 @@
  */
 import { createHost, GET, type Host } from "../host/direct.ts";
 import { pluginWasm, probeWasm } from "./paths.ts";
+import { RedisBridge } from "../host/redis-bridge.ts";
 
 /** Deterministic xorshift32, so every failure reproduces from its seed. */
 export class Random {
@@ -132,6 +133,72 @@ export async function fuzzConfigs(seed: number, count: number): Promise<FuzzResu
         result.traps++;
         result.firstTrap ??= `${name}: ${text}`;
       }
+    }
+  }
+  return result;
+}
+
+/**
+ * Stands in for Redis in the reply fuzzer only: every command is answered, on a later turn, with
+ * a mutated or random RESP reply or a network error. Behaviour tests use a real redis-server.
+ */
+class ReplyFuzzer extends RedisBridge {
+  constructor(private readonly random: Random) {
+    super({});
+  }
+  init(): number {
+    return 0;
+  }
+  call(_cluster: string, _query: Uint8Array, onReply: (status: 0 | 1, reply: Uint8Array) => void): number {
+    const r = this.random;
+    const status = r.below(10) === 0 ? 1 : 0;
+    const base = r.pick(REPLIES);
+    const text = r.below(6) === 0 ? Array.from({ length: r.below(40) }, () => String.fromCharCode(r.below(256))).join("") : r.below(2) === 0 ? base : mutate(r, base, 1 + r.below(4));
+    setImmediate(() => onReply(status, Buffer.from(text, "latin1")));
+    return 0;
+  }
+}
+
+const REPLIES = [
+  "*2\r\n*3\r\n:5\r\n:0\r\n:60\r\n*3\r\n:50\r\n:0\r\n:3600\r\n", "*2\r\n*3\r\n:5\r\n:9\r\n:42\r\n*3\r\n:50\r\n:9\r\n:3000\r\n", ":1\r\n", "$3\r\n100\r\n", "$-1\r\n", ":90\r\n",
+  "+OK\r\n", "-ERR wrong\r\n", "*2\r\n*3\r\n$2\r\n10\r\n:3\r\n:-2\r\n*0\r\n", "*-1\r\n",
+];
+const AI_PLUGINS: Array<[string, object]> = [
+  ["ai-quota", { admin_consumer: "admin", redis: { service_name: "r.static" } }],
+  ["ai-token-ratelimit", { rule_name: "r", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 5, token_per_hour: 50 }] }], show_limit_quota_header: true, redis: { service_name: "r.static" } }],
+];
+const AI_PATHS = ["/v1/chat/completions", "/v1/chat/completions/quota?consumer=u", "/v1/chat/completions/quota/refresh", "/v1/chat/completions/quota/delta", "/v1/responses", "/x/v1/messages"];
+const AI_BODIES = [
+  '{"model":"qwen-max","messages":[{"role":"user","content":"hi"}]}', '{"model":"m","stream":true,"messages":[]}', "consumer=u&quota=100", "consumer=u&value=-5", "",
+];
+
+/** Mutated requests through the AI plugins, whose Redis replies are mutated, random or failed. */
+export async function fuzzAiPlugins(seed: number, count: number): Promise<FuzzResult> {
+  const random = new Random(seed);
+  const redis = new ReplyFuzzer(random);
+  const make = (i: number) => createHost({ wasm: pluginWasm(AI_PLUGINS[i][0]), config: AI_PLUGINS[i][1], redis, logLevel: 6 });
+  const hosts = [await make(0), await make(1)];
+  const result: FuzzResult = { inputs: 0, traps: 0, firstTrap: null };
+  for (let i = 0; i < count; i++) {
+    const which = i % 2;
+    const path = mutate(random, random.pick(AI_PATHS), random.below(3)).replace(/[\r\n\0]/g, "");
+    const consumer = random.pick(["admin", "u", "", "ü"]);
+    const body = mutate(random, random.pick(AI_BODIES), random.below(4));
+    const headers: Array<[string, string]> = [["x-api-key", mutate(random, "k", random.below(2))], ["content-type", random.pick(["application/json", "application/x-www-form-urlencoded", "text/plain"])]];
+    if (random.below(8) !== 0) headers.push(["x-mse-consumer", consumer]);
+    const s = hosts[which].newStream().sendRequestHeaders([[":authority", "a.example.com"], [":path", path], [":method", "POST"], [":scheme", "http"], ...headers], body.length === 0);
+    if (body.length > 0) s.sendRequestBody(body, true);
+    for (let turn = 0; turn < 20 && !s.upstream.ended && s.response() === null; turn++) await new Promise((r) => setImmediate(r));
+    if (s.upstream.ended) {
+      s.sendResponseHeaders([[":status", "200"], ["content-type", random.pick(["application/json", "text/event-stream"])]]);
+      s.sendResponseBody(mutate(random, random.pick(BODIES), random.below(4)), true);
+      await new Promise((r) => setImmediate(r));
+    }
+    result.inputs++;
+    if (hosts[which].chain.failed()) {
+      result.traps++;
+      result.firstTrap ??= JSON.stringify({ plugin: AI_PLUGINS[which][0], path, headers, body });
+      hosts[which] = await make(which);
     }
   }
   return result;
