@@ -1,6 +1,6 @@
 /** Which kind of request this is, by path suffix (§4.3 step 4, decision Q2). */
 import { splitPath, decodeComponent } from "../../shared/url/index";
-import { QuotaConfig, CHAT_SUFFIX } from "./config";
+import { QuotaConfig } from "./config";
 
 export enum Mode {
   None,
@@ -19,10 +19,9 @@ export function modeOf(rawPath: string, config: QuotaConfig): Mode {
   // A bad escape keeps the raw path: checking it is safer than skipping the quota.
   const decoded = decodeComponent(raw, false);
   const path = decoded === null ? raw : decoded;
-  const admin = CHAT_SUFFIX + config.adminPath;
-  if (path.endsWith(admin + "/refresh")) return Mode.AdminRefresh;
-  if (path.endsWith(admin + "/delta")) return Mode.AdminDelta;
-  if (path.endsWith(admin)) return Mode.AdminQuery;
+  if (path.endsWith(config.adminRefresh)) return Mode.AdminRefresh;
+  if (path.endsWith(config.adminDelta)) return Mode.AdminDelta;
+  if (path.endsWith(config.adminQuery)) return Mode.AdminQuery;
   for (let i = 0; i < LLM_SUFFIXES.length; i++) if (path.endsWith(LLM_SUFFIXES[i])) return Mode.Chat;
   for (let i = 0; i < GEMINI_METHODS.length; i++) if (path.endsWith(GEMINI_METHODS[i])) return Mode.Chat;
   return Mode.None;

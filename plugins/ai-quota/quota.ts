@@ -42,7 +42,8 @@ export class QuotaStream extends HttpContext {
   client: RedisClient | null = null;
   mode: Mode = Mode.None;
   consumer: string = "";
-  route: string = "-";
+  /** Metric label, read when the first metric needs it. */
+  route: string | null = null;
   usage: StreamUsage | null = null;
   waitingForCheck: bool = false;
   denied: bool = false;
@@ -52,14 +53,16 @@ export class QuotaStream extends HttpContext {
   }
 
   count(what: string, model: string, amount: i64 = 1): void {
-    incrementMetric(METRICS.id(this.route, this.consumer, model, "", what), amount);
+    if (this.route === null) {
+      const route = getPropertyString(ROUTE_NAME);
+      this.route = route !== null ? route : "-";
+    }
+    incrementMetric(METRICS.id(this.route!, this.consumer, model, "", what), amount);
   }
 
   begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {
     this.config = config;
     this.client = client;
-    const route = getPropertyString(ROUTE_NAME);
-    if (route !== null) this.route = route;
     const consumer = getRequestHeader("x-mse-consumer");
     if (consumer === null) return this.deny(NO_CONSUMER);
     if (consumer.length == 0) return this.deny(EMPTY_CONSUMER);

@@ -31,8 +31,8 @@ export function release(ptr: usize): void {
 // (the context registry, configs, pending Redis callbacks). The allocator export above is called
 // re-entrantly from inside host calls and never collects.
 
-/** Callbacks between collections: a chat is about ten, and one collection costs a few of them. */
-const CALLBACKS_PER_COLLECTION: u32 = 64;
+/** Callbacks between collections: a chat is about ten; marking the live heap is paid once per 25 chats. */
+const CALLBACKS_PER_COLLECTION: u32 = 256;
 /** Host bytes adopted (bodies, replies) that force a collection sooner, keeping streams flat. */
 const ADOPTED_BYTES_PER_COLLECTION: u32 = 256 << 10;
 

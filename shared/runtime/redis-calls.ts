@@ -9,14 +9,12 @@ import { logDebug } from "./log";
 
 /** Receives the raw RESP bytes of exactly one reply (null on a network error or timeout). */
 export abstract class RedisCallback {
+  /** The context that sent the call; set by redisCall. */
+  contextId: u32 = 0;
   abstract onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void;
 }
 
-class PendingCall {
-  constructor(public contextId: u32, public callback: RedisCallback) {}
-}
-
-const pending = new Map<u32, PendingCall>();
+const pending = new Map<u32, RedisCallback>();
 
 /** Configures the cluster's client (credentials, operation timeout); no network I/O. */
 export function redisInit(cluster: string, username: string, password: string, timeoutMs: u32): Status {
@@ -30,7 +28,8 @@ export function redisInit(cluster: string, username: string, password: string, t
 export function redisCall(cluster: ArrayBuffer, query: usize, querySize: i32, callback: RedisCallback): Status {
   const token = host.redisCall(cluster, query, querySize);
   if (token == 0) return <Status>host.lastStatus;
-  pending.set(token, new PendingCall(currentContextId, callback));
+  callback.contextId = currentContextId;
+  pending.set(token, callback);
   return Status.Ok;
 }
 
@@ -51,5 +50,5 @@ export function deliverRedisReply(token: u32, status: u32, size: u32): void {
   enter(call.contextId);
   let reply: ArrayBuffer | null = null;
   if (status == RedisStatus.Ok && size > 0) reply = host.getBufferBytes(BufferType.RedisCallResponse, 0, size);
-  call.callback.onRedisReply(status == RedisStatus.Ok ? RedisStatus.Ok : RedisStatus.NetworkError, reply);
+  call.onRedisReply(status == RedisStatus.Ok ? RedisStatus.Ok : RedisStatus.NetworkError, reply);
 }
