@@ -25,9 +25,11 @@ class CheckAnswer extends RedisReply {
   }
 }
 
+/** Runs after the stream has ended, on the root context: only logs and counts. */
 class ChargeAnswer extends RedisReply {
   constructor(private stream: QuotaStream) {
     super();
+    this.outlivesStream = true;
   }
   onReply(value: RespValue): void {
     if (value.isError) {
@@ -53,11 +55,16 @@ export class QuotaStream extends HttpContext {
   }
 
   count(what: string, model: string, amount: i64 = 1): void {
+    incrementMetric(METRICS.id(this.routeLabel(), this.consumer, model, "", what), amount);
+  }
+
+  /** The route, read once while the stream lives (a charge's reply may come after it). */
+  private routeLabel(): string {
     if (this.route === null) {
       const route = getPropertyString(ROUTE_NAME);
       this.route = route !== null ? route : "-";
     }
-    incrementMetric(METRICS.id(this.route!, this.consumer, model, "", what), amount);
+    return this.route!;
   }
 
   begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {
@@ -163,6 +170,7 @@ export class QuotaStream extends HttpContext {
     if (usage.inputTokens > 0) this.count("input_token", model, usage.inputTokens);
     if (usage.outputTokens > 0) this.count("output_token", model, usage.outputTokens);
     if (amount <= 0) return;
+    this.routeLabel();
     const status = this.client!.decrBy(this.config!.keyOf(this.consumer), amount, new ChargeAnswer(this));
     if (status != Status.Ok) {
       logWarn("ai-quota: charge could not be sent: status " + status.toString());

@@ -40,9 +40,11 @@ class CheckReply extends RedisReply {
   }
 }
 
+/** Runs after the stream has ended, on the root context: only logs and counts. */
 class ChargeReply extends RedisReply {
   constructor(private stream: LimitedStream) {
     super();
+    this.outlivesStream = true;
   }
   onReply(reply: RespValue): void {
     if (reply.isError) {
@@ -95,13 +97,17 @@ export class LimitedStream extends HttpContext {
 
   /** Adds `amount` to this stream's counter `name` (labels: route, upstream cluster, model, consumer). */
   count(name: string, model: string, amount: i64): void {
-    if (this.route === null) {
-      const route = getPropertyString(ROUTE_NAME);
-      this.route = route !== null ? route : "-";
-      const cluster = getPropertyString(CLUSTER_NAME);
-      if (cluster !== null) this.cluster = cluster;
-    }
+    this.readLabels();
     incrementMetric(METRICS.id(this.route!, this.cluster, model, this.consumer, name), amount);
+  }
+
+  /** Route and cluster, read once while the stream lives (a charge's reply may come after it). */
+  private readLabels(): void {
+    if (this.route !== null) return;
+    const route = getPropertyString(ROUTE_NAME);
+    this.route = route !== null ? route : "-";
+    const cluster = getPropertyString(CLUSTER_NAME);
+    if (cluster !== null) this.cluster = cluster;
   }
 
   /** Redis could not answer: fail open (as Higress) unless failure_mode_deny. True when denied. */
@@ -207,6 +213,7 @@ export class LimitedStream extends HttpContext {
     const amount = usage.charge();
     if (amount <= 0) return;
     const client = this.client!;
+    this.readLabels();
     const status = client.send(scriptCommand(client, CHARGE, counters, 1).int(amount), new ChargeReply(this));
     if (status != Status.Ok) {
       logWarn("ai-token-ratelimit: charge could not be sent: status " + status.toString());

@@ -4,13 +4,18 @@
  */
 import { Status, BufferType, RedisStatus } from "../abi/enums";
 import * as host from "../abi/hostcalls";
-import { currentContextId, enter, isStream, getRoot } from "./registry";
+import { currentContextId, enter, isStream, getRoot, getStream } from "./registry";
 import { logDebug } from "./log";
 
 /** Receives the raw RESP bytes of exactly one reply (null on a network error or timeout). */
 export abstract class RedisCallback {
-  /** The context that sent the call; set by redisCall. */
+  /** The context the reply runs on; set by redisCall. */
   contextId: u32 = 0;
+  /**
+   * A reply that must arrive even after its stream has ended (a charge sent at the end of the
+   * response): it runs on the stream's root context, so it may use no stream-scoped host call.
+   */
+  outlivesStream: bool = false;
   abstract onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void;
 }
 
@@ -23,12 +28,18 @@ export function redisInit(cluster: string, username: string, password: string, t
 
 /**
  * Sends one RESP command (`querySize` bytes at `query`, read before this returns) to the cluster
- * named by its UTF-8 bytes; on Ok the callback runs later, exactly once, unless its stream is gone.
+ * named by its UTF-8 bytes; on Ok the callback runs later, exactly once, unless its stream is gone
+ * (or, with `outlivesStream`, its root).
  */
 export function redisCall(cluster: ArrayBuffer, query: usize, querySize: i32, callback: RedisCallback): Status {
   const token = host.redisCall(cluster, query, querySize);
   if (token == 0) return <Status>host.lastStatus;
-  callback.contextId = currentContextId;
+  let owner = currentContextId;
+  if (callback.outlivesStream) {
+    const stream = getStream(owner);
+    if (stream !== null) owner = stream.root.id;
+  }
+  callback.contextId = owner;
   pending.set(token, callback);
   return Status.Ok;
 }

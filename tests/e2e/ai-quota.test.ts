@@ -5,6 +5,8 @@ import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
+import { createHost, GET } from "../host/direct.ts";
+import { RedisBridge } from "../host/redis-bridge.ts";
 
 const ADMIN = "admin-key-0001";
 const USER1 = "user1-key-0002";
@@ -171,5 +173,29 @@ test("a streamed chat split into tiny chunks is charged exactly; a stream cut of
     await broken.close();
     await tiny.close();
     await cut.close();
+  }
+});
+
+test("a charge Redis refuses is logged and counted as charge_failure once, never retried", async () => {
+  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
+  try {
+    const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge });
+    await redis.client.set("chat_quota:aliyun-user1", 100);
+    const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["x-mse-consumer", "aliyun-user1"], ["content-type", "application/json"]]), false);
+    s.sendRequestBody(JSON.stringify({ model: "qwen-max", messages: MESSAGES }), true);
+    await waitFor(() => s.upstream.ended);
+    // The quota stops being a number while the answer is on its way: DECRBY fails.
+    await redis.client.set("chat_quota:aliyun-user1", "not-a-number");
+    s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]);
+    s.sendResponseBody(JSON.stringify({ model: "qwen-max", usage: { prompt_tokens: 3, completion_tokens: 12 } }), true);
+    const metric = "wasmcustom.ai_quota.route.test-route.consumer.aliyun-user1.model.none.charge_failure";
+    await waitFor(() => host.metric(metric) === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(host.metric(metric), 1, "counted once");
+    assert.equal(await redis.client.get("chat_quota:aliyun-user1"), "not-a-number", "not retried or overwritten");
+    assert.ok(host.logs(3).some((l) => l.message.startsWith("ai-quota: charge failed: ERR value is not an integer")));
+    assert.equal(host.chain.failed(), false);
+  } finally {
+    await bridge.close();
   }
 });

@@ -239,3 +239,16 @@ test("show_limit_quota_header adds the limit headers and the IETF RateLimit fiel
   const plain = await gateway(WALKTHROUGH);
   assert.equal((await chat(plain, "p")).headers["ratelimit"], undefined, "off by default");
 });
+
+test("a charge Redis refuses after the response ended is logged and counted as token_ratelimit_charge_failure once", async () => {
+  const g = await gateway(WALKTHROUGH, true);
+  // Not a number: the check reads it as 0 and passes, the charge's INCRBY fails.
+  await redis.client.set("higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:" + USER1, "not-a-number");
+  assert.equal((await chat(g, USER1)).status, 200);
+  const metric = "wasmcustom.route.aliyun.upstream.llm.model.none.consumer.aliyun-user1.metric.token_ratelimit_charge_failure";
+  await waitFor(() => g.metrics().some((m) => m.name === metric));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(g.metrics().find((m) => m.name === metric)?.value, 1);
+  assert.ok(g.logs().some((l) => l.message.startsWith("ai-token-ratelimit: charge failed: ")));
+  assert.equal(await redis.client.get("higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:" + USER1), "not-a-number");
+});
