@@ -1,0 +1,110 @@
+/**
+ * Faults in the middle of a stream, through the whole chain (key-auth, ai-quota,
+ * ai-token-ratelimit) with a real redis-server: the client going away, the upstream resetting.
+ * Outcome each time: no trap, nothing charged for usage that never arrived, no double charge, and
+ * the next request served and charged normally.
+ */
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startUpstream, type Upstream } from "../support/upstream.ts";
+import { startRedis, type RedisServer } from "../support/redis.ts";
+import { request, waitFor } from "../support/net.ts";
+import { pluginWasm } from "../support/paths.ts";
+
+const USER1 = "user1-key-0002";
+const QUOTA_KEY = "chat_quota:aliyun-user1";
+const LIMIT_KEY = `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:${USER1}`;
+const PROMPT = 3;
+const COMPLETION = 12;
+const REDIS = { service_name: "local-redis.static", service_port: 80 };
+const STREAM_BODY = JSON.stringify({ model: "qwen-max", stream: true, messages: [{ role: "user", content: "Who are you?" }] });
+
+let redis: RedisServer;
+let slow: Upstream;
+const gateways: Gateway[] = [];
+
+before(async () => {
+  redis = await startRedis();
+  slow = await startUpstream({ completionTokens: COMPLETION, chunkSize: 40, chunkDelayMs: 10 });
+});
+after(async () => {
+  for (const g of gateways) {
+    assert.equal(g.chain.failed(), false, "no VM trapped");
+    await g.close();
+  }
+  await slow.close();
+  await redis.stop();
+});
+beforeEach(async () => {
+  await redis.flush();
+  await redis.client.set(QUOTA_KEY, 1000);
+});
+
+async function gateway(upstream: Upstream): Promise<Gateway> {
+  const g = await startGateway({
+    clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+    plugins: [
+      { name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: USER1 }] } },
+      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: { admin_consumer: "aliyun-admin", redis: REDIS } },
+      { name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: { rule_name: "default_rule", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1000 }] }], redis: REDIS } },
+    ],
+  });
+  gateways.push(g);
+  return g;
+}
+
+const HEADERS: Array<[string, string]> = [["x-api-key", USER1], ["content-type", "application/json"]];
+
+/** A streamed chat whose client hangs up after the first body bytes; resolves when it has. */
+function chatAndHangUp(g: Gateway): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${g.url}/v1/chat/completions`, { method: "POST", headers: Object.fromEntries(HEADERS), agent: false }, (res) => {
+      res.once("data", () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on("error", () => undefined);
+    req.on("close", () => resolve());
+    req.setTimeout(5000, () => reject(new Error("no first chunk")));
+    req.end(STREAM_BODY);
+  });
+}
+
+async function charged(g: Gateway): Promise<void> {
+  const answer = await request(`${g.url}/v1/chat/completions`, { headers: HEADERS, body: STREAM_BODY });
+  assert.equal(answer.status, 200);
+  assert.match(answer.body, /data: \[DONE\]/);
+  await waitFor(async () => (await redis.client.get(LIMIT_KEY)) === String(PROMPT + COMPLETION) && (await redis.client.get(QUOTA_KEY)) === String(1000 - PROMPT - COMPLETION));
+}
+
+test("a client hanging up mid-stream is charged nothing, and the next chat is served and charged once", async () => {
+  const g = await gateway(slow);
+  await chatAndHangUp(g);
+  // Let the slow upstream run on past where a charge would have happened.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(await redis.client.get(QUOTA_KEY), "1000");
+  assert.equal(await redis.client.get(LIMIT_KEY), null);
+  assert.equal(g.chain.failed(), false);
+  await charged(g);
+});
+
+test("the upstream resetting mid-stream charges nothing, and the same gateway serves the next chat", async () => {
+  const cut = await startUpstream({ completionTokens: COMPLETION, chunkSize: 40, resetAfterBytes: 160 });
+  const g = await gateway(cut);
+  await request(`${g.url}/v1/chat/completions`, { headers: HEADERS, body: STREAM_BODY }).catch(() => null);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await redis.client.get(QUOTA_KEY), "1000");
+  assert.equal(await redis.client.get(LIMIT_KEY), null);
+  assert.equal(g.chain.failed(), false);
+  // The same VMs, the upstream healthy again: nothing of the broken stream is left to charge.
+  cut.options.resetAfterBytes = undefined;
+  try {
+    await charged(g);
+  } finally {
+    await cut.close();
+  }
+});
