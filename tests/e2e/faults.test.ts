@@ -108,3 +108,27 @@ test("the upstream resetting mid-stream charges nothing, and the same gateway se
     await cut.close();
   }
 });
+
+test("Redis killed between the check and the charge: the chat is answered, the lost charge is counted once, and after a restart chats are checked and charged again", async () => {
+  const g = await gateway(slow);
+  const seen = slow.requests.length;
+  const chat = request(`${g.url}/v1/chat/completions`, { headers: HEADERS, body: STREAM_BODY });
+  // Both checks have been answered once the request reaches the upstream.
+  await waitFor(() => slow.requests.length > seen);
+  await redis.kill();
+  try {
+    const answer = await chat;
+    assert.equal(answer.status, 200);
+    assert.match(answer.body, /data: \[DONE\]/);
+    const failures = () => g.metrics().filter((m) => m.name.endsWith("charge_failure")).map((m) => m.value);
+    await waitFor(() => failures().length === 2);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(failures(), [1, 1], "one lost charge per AI plugin, counted once, never retried");
+  } finally {
+    await redis.restart();
+  }
+  // A restarted redis-server here starts empty (no persistence): give the quota back, then chat.
+  await redis.client.set(QUOTA_KEY, 1000);
+  await charged(g);
+  assert.equal(g.chain.failed(), false);
+});
