@@ -98,3 +98,16 @@ test("a 1 MB API key header gets key-auth's 401 and a 1 MB cookie is only a non-
   assert.equal(limiter.logs().find((l) => l.message.includes("store unavailable")), undefined, "without asking Redis");
   assert.equal(limiter.chain.failed(), false);
 });
+
+test("a JSON request body past Envoy's 1 MiB buffer limit gets the host's 413 while an AI plugin holds it; nothing traps", async () => {
+  const limiter = await createHost({
+    wasm: pluginWasm("ai-token-ratelimit"),
+    config: { rule_name: "r", rule_items: [{ limit_by_header: "x-tenant", limit_keys: [{ key: "gold", token_per_minute: 1 }] }], redis: { service_name: "r.static" } },
+  });
+  const s = limiter.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["content-type", "application/json"]]), false);
+  const piece = Buffer.alloc(256 * 1024, 0x20);
+  for (let i = 0; i < 5 && s.response() === null; i++) s.sendRequestBody(piece, false);
+  assert.deepEqual([s.response()?.status, s.response()?.body], [413, "Payload Too Large"]);
+  assert.equal(s.upstream.headers, null, "nothing reached the upstream");
+  assert.equal(limiter.chain.failed(), false);
+});

@@ -86,17 +86,32 @@ const BODIES = [
   'event: message_start\ndata: {"message":{"usage":{"input_tokens":4,"output_tokens":1}}}\r\n\r\n',
 ];
 
-/** Mutated and random response bodies, cut at random points, through the token-usage reader. */
+/** Arrays and objects nested up to 100 000 deep around a usage object, sometimes left open. */
+function deeplyNested(random: Random): string {
+  const depth = 1 + random.below(100_000);
+  const open = random.below(2) === 0 ? '{"usage":' : "[";
+  const close = open === "[" ? "]" : "}";
+  const inner = '{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}';
+  return open.repeat(depth) + inner + (random.below(4) === 0 ? "" : close.repeat(depth));
+}
+
+/** Mutated, random and deeply nested response bodies, cut at random points, through the token-usage reader. */
 export async function fuzzBodies(seed: number, count: number): Promise<FuzzResult> {
   const random = new Random(seed);
   let host: Host = await createHost({ wasm: probeWasm("usage"), logLevel: 6 });
   const result: FuzzResult = { inputs: 0, traps: 0, firstTrap: null };
   for (let i = 0; i < count; i++) {
-    const body = Buffer.from(random.below(8) === 0 ? Array.from({ length: random.below(300) }, () => String.fromCharCode(random.below(256))).join("") : mutate(random, random.pick(BODIES), random.below(8)), "latin1");
+    const kind = random.below(40);
+    const body = Buffer.from(
+      kind < 5 ? Array.from({ length: random.below(300) }, () => String.fromCharCode(random.below(256))).join("")
+        : kind === 5 ? deeplyNested(random)
+          : mutate(random, random.pick(BODIES), random.below(8)),
+      "latin1",
+    );
     const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions"), true);
     s.sendResponseHeaders([[":status", "200"], ["content-type", random.pick(["application/json", "text/event-stream"])]]);
     for (let at = 0; at < body.length; ) {
-      const size = 1 + random.below(40);
+      const size = 1 + random.below(body.length > 4096 ? 65536 : 40);
       s.sendResponseBody(body.subarray(at, at + size), at + size >= body.length);
       at += size;
     }
