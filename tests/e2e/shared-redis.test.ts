@@ -66,3 +66,17 @@ test("a configuration without a redis block is rejected with Higress's message",
   await assert.rejects(createHost({ wasm: probeWasm("redis-client"), config: {} }), /missing redis in config/);
   await assert.rejects(createHost({ wasm: probeWasm("redis-client"), config: { redis: { service_name: "" } } }), /redis service name must not be empty/);
 });
+
+test("a database the server lacks: Envoy drops SELECT's error, so commands land in database 0 (the READMEs warn)", async () => {
+  const own = new RedisBridge({ [CLUSTER]: { host: "127.0.0.1", port: redis.port } });
+  try {
+    const lacking = await createHost({ wasm: probeWasm("redis-client"), config: { redis: { service_name: "redis.dns", database: 99 } }, redis: own });
+    const s = lacking.newStream().sendRequestHeaders(GET("/", [["x-test-operation", "set"], ["x-test-key", "k99"]]), true);
+    await waitFor(() => s.response() !== null);
+    assert.equal(s.response()!.body, "text:OK");
+    await redis.client.command("SELECT", 0);
+    assert.equal(await redis.client.get("k99"), "5");
+  } finally {
+    await own.close();
+  }
+});
