@@ -14,7 +14,7 @@ test("10 000 mutated, random and deeply nested response bodies, cut at random po
   assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
 });
 
-test("600 mutated configurations are refused or accepted by each plugin, never trap it", async () => {
+test("600 mutated and random JSON configurations are refused or accepted by each plugin, never trap it", async () => {
   const result = await fuzzConfigs(7, 600);
   assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
 });

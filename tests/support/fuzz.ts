@@ -132,13 +132,40 @@ const CONFIGS: Array<[string, object]> = [
   ["ai-token-ratelimit", { rule_name: "r", rule_items: [{ limit_by_per_ip: "from-header-x-real-ip", limit_keys: [{ key: "10.0.0.0/8", token_per_minute: 5 }] }, { limit_by_per_param: "k", limit_keys: [{ key: "regexp:^(a|b)+$", token_per_hour: 9 }] }], redis: { service_name: "r.static" } }],
 ];
 
-/** Mutated configuration text: configure may refuse it, but must never trap. */
+/** Config keys the plugins know, so random JSON reaches their field readers. */
+const CONFIG_KEYS = [
+  "keys", "consumers", "name", "credential", "credentials", "in_header", "in_query", "global_auth", "allow", "hide_credentials",
+  "_rules_", "_match_route_", "_match_domain_", "_match_service_", "_match_route_prefix_", "admin_consumer", "admin_path",
+  "redis_key_prefix", "redis", "service_name", "service_port", "password", "timeout", "database", "rule_name", "rule_items",
+  "global_threshold", "limit_by_header", "limit_by_per_ip", "limit_by_per_param", "limit_keys", "key", "token_per_minute",
+  "token_per_second", "rejected_code", "rejected_msg", "failure_mode_deny", "show_limit_quota_header", "inject_stream_usage",
+];
+
+/** A random JSON value: objects keyed mostly by real config keys, any type anywhere. */
+function randomJson(random: Random, depth: number): unknown {
+  const kind = depth > 4 ? random.below(5) : random.below(7);
+  switch (kind) {
+    case 0: return null;
+    case 1: return random.below(2) === 0;
+    case 2: return random.pick([0, -1, 1, 80, 6379, 1e300, -1e-300, 2 ** 63, 1.5, random.next()]);
+    case 3: return random.pick(["", "*", "regexp:(a+)+$", "regexp:(", "from-remote-addr", "from-header-x", "10.0.0.0/8", "::1/129", "a.static", "\u0000", "é"]);
+    case 4: return random.pick(CONFIG_KEYS);
+    case 5: return Array.from({ length: random.below(4) }, () => randomJson(random, depth + 1));
+    default: {
+      const out: Record<string, unknown> = {};
+      for (let n = random.below(6); n > 0; n--) out[random.below(8) === 0 ? mutate(random, "k", 2) : random.pick(CONFIG_KEYS)] = randomJson(random, depth + 1);
+      return out;
+    }
+  }
+}
+
+/** Mutated configuration text and random JSON: configure may refuse it, but must never trap. */
 export async function fuzzConfigs(seed: number, count: number): Promise<FuzzResult> {
   const random = new Random(seed);
   const result: FuzzResult = { inputs: 0, traps: 0, firstTrap: null };
   for (let i = 0; i < count; i++) {
     const [name, config] = random.pick(CONFIGS);
-    const text = mutate(random, JSON.stringify(config), 1 + random.below(4));
+    const text = random.below(3) === 0 ? JSON.stringify(randomJson(random, 0)) : mutate(random, JSON.stringify(config), 1 + random.below(4));
     result.inputs++;
     try {
       await createHost({ wasm: pluginWasm(name), config: text, logLevel: 6 });
