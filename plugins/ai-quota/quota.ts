@@ -1,7 +1,7 @@
 /** One stream through ai-quota: the consumer, the admin API, or a quota check before and a charge after. */
 import {
   HttpContext, RootContext, HeaderAction, DataAction, Status, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
-  getRequestBody, getResponseBody, incrementMetric, LabelledCounters, logWarn,
+  getRequestBody, incrementMetric, LabelledCounters, logWarn,
 } from "../../shared/index";
 import { RedisClient, RedisReply, RespValue } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
@@ -156,7 +156,7 @@ export class QuotaStream extends HttpContext {
   onResponseBody(bodySize: u32, endOfStream: bool): DataAction {
     const usage = this.usage;
     if (usage === null || this.denied) return DataAction.Continue;
-    usage.onResponseBody(bodySize > 0 ? getResponseBody(0, bodySize) : null, endOfStream);
+    usage.onResponseBody(bodySize, endOfStream);
     if (endOfStream) this.charge();
     return DataAction.Continue;
   }

@@ -1,7 +1,7 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
   HttpContext, RootContext, HeaderAction, DataAction, Status, Header, sendLocalResponse, continueRequest,
-  getRequestHeader, getPropertyString, getResponseBody, setResponseHeader, incrementMetric, LabelledCounters,
+  getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
   logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
 import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, CommandBuilder } from "../../shared/redis/index";
@@ -195,7 +195,7 @@ export class LimitedStream extends HttpContext {
   onResponseBody(bodySize: u32, endOfStream: bool): DataAction {
     const usage = this.usage;
     if (usage === null || this.rejected) return DataAction.Continue;
-    usage.onResponseBody(bodySize > 0 ? getResponseBody(0, bodySize) : null, endOfStream);
+    usage.onResponseBody(bodySize, endOfStream);
     if (endOfStream) this.charge();
     return DataAction.Continue;
   }

@@ -6,6 +6,8 @@ import * as imports from "./imports";
 import { Status, LogLevel, MapType, BufferType, StreamType, MetricType } from "./enums";
 import { adopt, release } from "./memory";
 
+export { release };
+
 // Out-parameter slots: [data pointer, size] for blobs, or one u32/u64 value.
 const slots = memory.data(16);
 
@@ -81,6 +83,24 @@ export function getBufferBytes(bufferType: BufferType, start: u32, maxSize: u32)
   const status = imports.proxy_get_buffer_bytes(bufferType, start, maxSize, slots, slots + 4);
   lastStatus = status;
   return takeBlob(status);
+}
+
+/**
+ * Bytes of a buffer left where the host put them, for a caller that only reads them: the pointer
+ * (0 when unavailable or empty), with the size in `borrowedSize`. Hand it back with `release`.
+ */
+export let borrowedSize: u32 = 0;
+export function borrowBufferBytes(bufferType: BufferType, start: u32, maxSize: u32): usize {
+  resetSlots();
+  const status = imports.proxy_get_buffer_bytes(bufferType, start, maxSize, slots, slots + 4);
+  lastStatus = status;
+  const ptr = load<usize>(slots);
+  borrowedSize = status == Status.Ok ? load<u32>(slots + 4) : 0;
+  if (status != Status.Ok) {
+    release(ptr);
+    return 0;
+  }
+  return ptr;
 }
 
 /** Size of a buffer, or -1 when it is not available. */

@@ -69,6 +69,19 @@ export function setRequestBody(start: u32, size: u32, data: ArrayBuffer): Status
 export function getResponseBody(start: u32, length: u32): ArrayBuffer | null {
   return host.getBufferBytes(BufferType.HttpResponseBody, start, length);
 }
+/**
+ * Reads the response body chunk in place: `reader.read(ptr, size)` sees the host's bytes, which are
+ * freed when it returns (no copy into a managed buffer).
+ */
+export abstract class BodyReader {
+  abstract read(ptr: usize, size: usize): void;
+}
+export function readResponseBody(size: u32, reader: BodyReader): void {
+  const ptr = host.borrowBufferBytes(BufferType.HttpResponseBody, 0, size);
+  if (ptr == 0) return;
+  reader.read(ptr, <usize>host.borrowedSize);
+  host.release(ptr);
+}
 export function setResponseBody(start: u32, size: u32, data: ArrayBuffer): Status {
   return host.setBufferBytes(BufferType.HttpResponseBody, start, size, data);
 }

@@ -5,7 +5,7 @@
  */
 import {
   HeaderAction, DataAction, LogLevel, getRequestHeader, setRequestHeader, getResponseHeader, getRequestBody, setRequestBody,
-  logDebug, logEnabled,
+  BodyReader, readResponseBody, logDebug, logEnabled,
 } from "../index";
 import { UsageReader, TokenUsage, readRequestBody, injectStreamUsage, shouldReadUsage } from "../tokens/index";
 import { lowerAscii } from "../text/index";
@@ -24,14 +24,16 @@ function returnReader(reader: UsageReader): void {
   spareReaders.push(reader);
 }
 
-export class StreamUsage {
+export class StreamUsage extends BodyReader {
   /** The request's top-level `model`, or "" when the body had none. */
   requestModel: string = "";
   private holdingHeaders: bool = false;
   private reader: UsageReader | null = null;
   private result: TokenUsage | null = null;
 
-  constructor(private readonly inject: bool) {}
+  constructor(private readonly inject: bool) {
+    super();
+  }
 
   /**
    * From onRequestHeaders: a JSON request body may need rewriting, so keep the headers (0.2.100
@@ -78,16 +80,22 @@ export class StreamUsage {
     }
   }
 
-  /** From onResponseBody: feeds the chunk; at the end, the usage is available from `usage`. */
-  onResponseBody(chunk: ArrayBuffer | null, endOfStream: bool): void {
+  /** From onResponseBody: reads the chunk in place; at the end, the usage is available from `usage`. */
+  onResponseBody(bodySize: u32, endOfStream: bool): void {
     const reader = this.reader;
     if (reader === null) return;
-    if (chunk !== null) reader.push(chunk);
+    if (bodySize > 0) readResponseBody(bodySize, this);
     if (endOfStream) {
       this.result = reader.finish();
       this.reader = null;
       returnReader(reader);
     }
+  }
+
+  /** The chunk's bytes, straight from the host's block. */
+  read(ptr: usize, size: usize): void {
+    const reader = this.reader;
+    if (reader !== null) reader.pushBytes(ptr, size);
   }
 
   /** The usage the response reported, once its last chunk was read; null before or when none. */

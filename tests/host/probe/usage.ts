@@ -6,7 +6,7 @@
  */
 export * from "../../../shared/abi/exports";
 import {
-  RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, getResponseBody, counter, incrementMetric,
+  RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, counter, incrementMetric,
 } from "../../../shared/index";
 import { StreamUsage } from "../../../shared/usage/stream-usage";
 
@@ -36,7 +36,7 @@ class UsageStream extends HttpContext {
     return HeaderAction.Continue;
   }
   onResponseBody(bodySize: u32, endOfStream: bool): DataAction {
-    this.usage.onResponseBody(bodySize > 0 ? getResponseBody(0, bodySize) : null, endOfStream);
+    this.usage.onResponseBody(bodySize, endOfStream);
     const usage = this.usage.usage;
     if (endOfStream && usage !== null) {
       incrementMetric(counter("usage.responses"), 1);
