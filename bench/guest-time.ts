@@ -6,7 +6,6 @@
  * spends implementing the host calls they make; "with host calls" keeps it. Both include V8's
  * call overhead, whose floor the no-op baseline shows.
  */
-import { performance } from "node:perf_hooks";
 import type { Host } from "../tests/host/direct.ts";
 
 export interface Case {
@@ -63,15 +62,26 @@ export async function measure(cases: Case[], requests: number, batch: number, wa
   return out;
 }
 
-/** Wall time of `fn` in µs: median over `n` runs after `warm`. */
-export function wallTime(fn: () => void, n: number, warm: number): number {
-  for (let i = 0; i < warm; i++) fn();
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    fn();
-    samples.push((performance.now() - start) * 1000);
+/**
+ * Guest µs per request by callback (proxy_on_*), for the single-plugin host `host`: where a
+ * plugin's time goes. Wraps the VM's call entry for the duration only.
+ */
+export async function perCallback(host: Host, run: () => void | Promise<void>, requests: number): Promise<Array<[string, number]>> {
+  const vm = host.chain.vms[0] as unknown as { call(name: string, args: number[], context: number): number | undefined; busyMs: number; hostMs: number; depth: number };
+  const original = vm.call;
+  const spent = new Map<string, number>();
+  vm.call = function (name, args, context) {
+    const outermost = vm.depth === 0;
+    const busy = vm.busyMs;
+    const hostMs = vm.hostMs;
+    const result = original.call(vm, name, args, context);
+    if (outermost) spent.set(name, (spent.get(name) ?? 0) + (vm.busyMs - busy) - (vm.hostMs - hostMs));
+    return result;
+  };
+  try {
+    for (let i = 0; i < requests; i++) await run();
+  } finally {
+    vm.call = original;
   }
-  samples.sort((a, b) => a - b);
-  return quantile(samples, 0.5);
+  return [...spent].map(([name, ms]) => [name.replace(/^proxy_on_/, ""), (ms * 1000) / requests] as [string, number]).sort((a, b) => b[1] - a[1]);
 }

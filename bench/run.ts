@@ -12,7 +12,7 @@ import { createHost, GET, type Host, type DirectStream } from "../tests/host/dir
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../tests/host/redis-bridge.ts";
 import { startRedis } from "../tests/support/redis.ts";
-import { measure, wallTime } from "./guest-time.ts";
+import { measure, perCallback } from "./guest-time.ts";
 import { gatewayThroughput } from "./throughput.ts";
 
 const QUICK = process.argv.includes("--quick");
@@ -118,6 +118,11 @@ const chats = await measure(names.map((name) => ({ name, host: hosts[name], run:
 for (const name of names) {
   const t = chats.get(name)!;
   add(`wasm time per chat, ${name}`, `${t.median.toFixed(2)} µs median, ${t.p99.toFixed(2)} µs p99 (${t.withHost.toFixed(2)} µs with host calls)`, `chat.${name}`, t);
+}
+
+for (const name of ["ai-quota", "ai-token-ratelimit"]) {
+  const split = await perCallback(hosts[name], () => chat(hosts[name], chatResponse), REQUESTS);
+  add(`wasm time per chat by callback, ${name}`, split.filter(([, us]) => us >= 0.05).map(([cb, us]) => `${cb} ${us.toFixed(2)}`).join(", ") + " µs", `split.${name}`, Object.fromEntries(split));
 }
 
 for (const name of names.filter((n) => n !== "no-op")) {
