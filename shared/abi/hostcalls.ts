@@ -4,7 +4,7 @@
  */
 import * as imports from "./imports";
 import { Status, LogLevel, MapType, BufferType, StreamType, MetricType } from "./enums";
-import { adopt, release } from "./memory";
+import { adopt, adoptString, release } from "./memory";
 
 export { release };
 
@@ -29,10 +29,7 @@ function takeString(status: u32): string | null {
     release(ptr);
     return null;
   }
-  if (ptr == 0) return "";
-  const text = String.UTF8.decodeUnsafe(ptr, <usize>size);
-  release(ptr);
-  return text;
+  return adoptString(ptr, size);
 }
 
 function resetSlots(): void {

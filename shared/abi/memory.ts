@@ -19,6 +19,15 @@ export function adopt(ptr: usize, size: u32): ArrayBuffer {
   return buffer;
 }
 
+/** Decodes a host-returned block as UTF-8 and frees it; pointer 0 means empty. */
+export function adoptString(ptr: usize, size: u32): string {
+  if (ptr == 0) return "";
+  adoptedBytes += size;
+  const text = String.UTF8.decodeUnsafe(ptr, <usize>size);
+  heap.free(ptr);
+  return text;
+}
+
 /** Frees a host-returned block without reading it. */
 export function release(ptr: usize): void {
   if (ptr != 0) heap.free(ptr);

@@ -1,6 +1,6 @@
 /**
  * The value of a decimal number, `[-]digits[.digits][(e|E)[+|-]digits]`, reading the longest such
- * prefix (as strconv/parseFloat do for config values). Integers up to 2^53 are exact; anything else
+ * prefix (as parseFloat does for config values); NaN when no digit comes before the exponent. Integers up to 2^53 are exact; anything else
  * is within an ulp or two, which config values (ports, thresholds, timeouts) never feel. Ours,
  * because the standard library's strtod costs every module over a kilobyte.
  */
@@ -15,6 +15,7 @@ export function decimalValue(text: string): f64 {
   let mantissa: u64 = 0;
   let exponent: i32 = 0;
   let significant = 0;
+  const digitsStart = i;
   for (; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x30 || c > 0x39) break;
@@ -23,8 +24,9 @@ export function decimalValue(text: string): f64 {
       if (mantissa != 0) significant++;
     } else exponent++;
   }
+  let digits = i - digitsStart;
   if (i < n && text.charCodeAt(i) == 0x2e) {
-    for (i++; i < n; i++) {
+    for (i++; i < n; i++, digits++) {
       const c = text.charCodeAt(i);
       if (c < 0x30 || c > 0x39) break;
       if (significant < 19) {
@@ -34,6 +36,8 @@ export function decimalValue(text: string): f64 {
       }
     }
   }
+  // No digit before the exponent: not a number, as parseFloat says of "." or "..5".
+  if (digits == 0) return NaN;
   if (i + 1 < n && (text.charCodeAt(i) == 0x65 || text.charCodeAt(i) == 0x45)) {
     let j = i + 1;
     let negativeExponent = false;

@@ -2,9 +2,9 @@
 import { Status, MetricType } from "../abi/enums";
 import * as host from "../abi/hostcalls";
 
+// Every name stays cached: Envoy hands out a new id (and keeps it) on every define, so a name
+// defined twice would cost the proxy more than this map costs us.
 const counters = new Map<string, u32>();
-// Names carry request labels (consumer, model): bound the cache so odd labels cannot grow it forever.
-const MAX_CACHED_COUNTERS = 1024;
 
 /** The metric id, or 0 when the host refused. */
 export function defineMetric(metricType: MetricType, name: string): u32 {
@@ -24,7 +24,7 @@ export function getMetric(id: u32): u64 {
 export function counter(name: string): u32 {
   if (counters.has(name)) return counters.get(name);
   const id = host.defineMetric(MetricType.Counter, name);
-  if (id != 0 && counters.size < MAX_CACHED_COUNTERS) counters.set(name, id);
+  if (id != 0) counters.set(name, id);
   return id;
 }
 
@@ -59,8 +59,11 @@ export class LabelledCounters {
     }
     const format = this.format;
     const id = counter(format(a, b, c, d, suffix));
-    this.suffixes.push(suffix);
-    this.ids.push(id);
+    // A refused name (id 0) is asked again next time.
+    if (id != 0) {
+      this.suffixes.push(suffix);
+      this.ids.push(id);
+    }
     return id;
   }
 }

@@ -199,3 +199,25 @@ test("a charge Redis refuses is logged and counted as charge_failure once, never
     await bridge.close();
   }
 });
+
+test("each metric name is defined with the host once, however many consumers come and go", async () => {
+  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
+  try {
+    const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge, logLevel: 2 });
+    const consumers = [...Array.from({ length: 1100 }, (_, i) => `c${i}`), ...Array.from({ length: 40 }, (_, i) => `c${1098 + (i % 2)}`)];
+    for (const consumer of consumers) {
+      await redis.client.set(`chat_quota:${consumer}`, 100);
+      const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["x-mse-consumer", consumer], ["content-type", "application/json"]]), false);
+      s.sendRequestBody(JSON.stringify({ model: "qwen-max", messages: MESSAGES }), true);
+      await waitFor(() => s.upstream.ended);
+      s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]);
+      s.sendResponseBody(JSON.stringify({ model: "qwen-max", usage: { prompt_tokens: 3, completion_tokens: 12 } }), true);
+    }
+    const defined = (host.chain.vms[0] as unknown as { metricIds: Map<number, unknown> }).metricIds.size;
+    const names = host.chain.metrics().length;
+    assert.equal(names, 1100 * 2, "input and output token counters per consumer");
+    assert.equal(defined, names, "no name defined twice");
+  } finally {
+    await bridge.close();
+  }
+});

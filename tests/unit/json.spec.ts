@@ -136,6 +136,15 @@ describe("decimalValue", () => {
     expect(decimalValue("1.2.3")).toBe(1.2);
     expect(isFinite(decimalValue("1e400"))).toBe(false);
     expect(decimalValue("1e-400")).toBe(0.0);
+    expect(decimalValue(".5")).toBe(0.5);
+    expect(decimalValue("5.")).toBe(5.0);
+  });
+
+  it("is NaN without a digit before the exponent, as parseFloat", () => {
+    expect(isNaN(decimalValue("..5"))).toBe(true);
+    expect(isNaN(decimalValue("."))).toBe(true);
+    expect(isNaN(decimalValue("-"))).toBe(true);
+    expect(isNaN(decimalValue("e5"))).toBe(true);
   });
 
   it("agrees with parseFloat within an ulp on random decimals", () => {
