@@ -62,26 +62,15 @@ export async function measure(cases: Case[], requests: number, batch: number, wa
   return out;
 }
 
-/**
- * Guest µs per request by callback (proxy_on_*), for the single-plugin host `host`: where a
- * plugin's time goes. Wraps the VM's call entry for the duration only.
- */
+/** Guest µs per request by callback (proxy_on_*), for the single-plugin host `host`: where a plugin's time goes. */
 export async function perCallback(host: Host, run: () => void | Promise<void>, requests: number): Promise<Array<[string, number]>> {
-  const vm = host.chain.vms[0] as unknown as { call(name: string, args: number[], context: number): number | undefined; busyMs: number; hostMs: number; depth: number };
-  const original = vm.call;
+  const vm = host.chain.vms[0];
   const spent = new Map<string, number>();
-  vm.call = function (name, args, context) {
-    const outermost = vm.depth === 0;
-    const busy = vm.busyMs;
-    const hostMs = vm.hostMs;
-    const result = original.call(vm, name, args, context);
-    if (outermost) spent.set(name, (spent.get(name) ?? 0) + (vm.busyMs - busy) - (vm.hostMs - hostMs));
-    return result;
-  };
+  vm.onCallDone = (name, guestMs) => spent.set(name, (spent.get(name) ?? 0) + guestMs);
   try {
     for (let i = 0; i < requests; i++) await run();
   } finally {
-    vm.call = original;
+    vm.onCallDone = null;
   }
   return [...spent].map(([name, ms]) => [name.replace(/^proxy_on_/, ""), (ms * 1000) / requests] as [string, number]).sort((a, b) => b[1] - a[1]);
 }

@@ -45,6 +45,8 @@ export class WasmVm {
   busyMs = 0;
   /** Of busyMs, the milliseconds spent in this host's own implementation of host calls. */
   hostMs = 0;
+  /** Called after each outermost call with the callback's name and its guest milliseconds (busy minus host). */
+  onCallDone: ((name: string, guestMs: number) => void) | null = null;
   /** Every host→VM call, for ordering assertions: [callback, context id, ...args]. */
   readonly trace: Array<[string, ...number[]]> = [];
 
@@ -152,6 +154,7 @@ export class WasmVm {
     // Keep the trace bounded: a long-running gateway must not grow without end.
     if (this.trace.length > TRACE_LIMIT) this.trace.splice(0, this.trace.length - TRACE_LIMIT / 2);
     const started = this.depth === 1 ? performance.now() : 0;
+    const hostBefore = this.hostMs;
     let result: number | undefined;
     try {
       const value = fn(...args);
@@ -162,7 +165,11 @@ export class WasmVm {
     } finally {
       [this.current, this.effective] = saved;
       this.depth--;
-      if (this.depth === 0) this.busyMs += performance.now() - started;
+      if (this.depth === 0) {
+        const busy = performance.now() - started;
+        this.busyMs += busy;
+        this.onCallDone?.(name, busy - (this.hostMs - hostBefore));
+      }
     }
     return result;
   }
