@@ -144,15 +144,26 @@ export async function runFleet(options: { gateways: number; clients: number; sec
     };
     await Promise.all(Array.from({ length: options.clients }, (_, n) => client(n)));
     const seconds = (Date.now() - started) / 1000;
-    // Charges are sent at the end of each response: give the last ones time to land.
-    await new Promise((r) => setTimeout(r, 500));
-    const counters: Record<string, number | null> = {};
-    const quotas: Record<string, number> = {};
-    for (const c of consumers) {
-      const counter = await redis.client.get(limitKey(c));
-      counters[c] = counter === null ? null : Number(counter);
-      quotas[c] = Number(await redis.client.get(quotaKey(c)));
+    // Charges are sent as each response ends: read until two reads 200 ms apart agree (at most 10 s).
+    const read = async () => {
+      const counters: Record<string, number | null> = {};
+      const quotas: Record<string, number> = {};
+      for (const c of consumers) {
+        const counter = await redis.client.get(limitKey(c));
+        counters[c] = counter === null ? null : Number(counter);
+        quotas[c] = Number(await redis.client.get(quotaKey(c)));
+      }
+      return { counters, quotas };
+    };
+    let state = await read();
+    for (const settleBy = Date.now() + 10_000; Date.now() < settleBy; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await read();
+      const same = JSON.stringify(again) === JSON.stringify(state);
+      state = again;
+      if (same) break;
     }
+    const { counters, quotas } = state;
     const trapped = gateways.some((g) => /Wasm VM failed/.test(g.output()));
     return { requests, seconds, tally, counters, quotas, quotaStart: QUOTA_START, trapped };
   } finally {
