@@ -28,12 +28,17 @@ export function counter(name: string): u32 {
   return id;
 }
 
+/** Distinct counter names per VM before new label sets are counted under OVERFLOW_LABEL. */
+export const MAX_COUNTER_NAMES = 4096;
+export const OVERFLOW_LABEL = "overflow";
+
 /** Builds a counter name from four labels and the counter's own suffix. */
 export type CounterName = (a: string, b: string, c: string, d: string, suffix: string) => string;
 
 /**
  * Counter ids for the labels seen last. Requests in a row mostly share route, upstream, model and
- * consumer, so four string comparisons replace building and hashing each name.
+ * consumer, so four string comparisons replace building and hashing each name. After
+ * MAX_COUNTER_NAMES names, a new label set is counted with every label OVERFLOW_LABEL.
  */
 export class LabelledCounters {
   private a: string = "";
@@ -58,7 +63,11 @@ export class LabelledCounters {
       if (unchecked(this.suffixes[i]) == suffix) return unchecked(this.ids[i]);
     }
     const format = this.format;
-    const id = counter(format(a, b, c, d, suffix));
+    let name = format(a, b, c, d, suffix);
+    // Labels come from requests (consumer, model): past the cap, new label sets share one, so no
+    // client can grow the proxy's stats without end.
+    if (!counters.has(name) && counters.size >= MAX_COUNTER_NAMES) name = format(OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, suffix);
+    const id = counter(name);
     // A refused name (id 0) is asked again next time.
     if (id != 0) {
       this.suffixes.push(suffix);
