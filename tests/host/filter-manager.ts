@@ -44,14 +44,15 @@ export class FilterManager implements FilterChainStream, FilterCallbacks {
   private finished = false;
   private status: number | null = null;
 
+  /** One filter per plugin config: its VM and the root context that holds the config. */
   constructor(
-    vms: WasmVm[],
+    plugins: Array<{ vm: WasmVm; rootId: number }>,
     readonly info: StreamInfo,
     private readonly upstream: UpstreamHandler,
     private readonly downstream: DownstreamHandler,
     private readonly options: ManagerOptions,
   ) {
-    this.filters = vms.map((vm) => new WasmFilter(vm, this));
+    this.filters = plugins.map((p) => new WasmFilter(p.vm, this, p.rootId));
     this.holds = { decode: this.filters.map(() => new Hold()), encode: this.filters.map(() => new Hold()) };
   }
 

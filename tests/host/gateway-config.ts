@@ -112,7 +112,8 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
   const plugins = pluginsRaw.map((value, i): PluginSpec => {
     const p = object(value, `plugins[${i}]`);
     const wasm = string(p.wasm, `plugins[${i}].wasm`);
-    return { name: string(p.name, `plugins[${i}].name`), wasm: isAbsolute(wasm) ? wasm : resolve(baseDir, wasm), config: p.config ?? {} };
+    const vmId = p.vm_id === undefined ? undefined : string(p.vm_id, `plugins[${i}].vm_id`);
+    return { name: string(p.name, `plugins[${i}].name`), wasm: isAbsolute(wasm) ? wasm : resolve(baseDir, wasm), config: p.config ?? {}, vmId };
   });
   const split = root.split_response_body === undefined ? null : object(root.split_response_body, "split_response_body").every;
   if (split !== null && (!Number.isInteger(split) || (split as number) < 1)) fail("split_response_body.every", `must be a positive integer, got ${JSON.stringify(split)}`);

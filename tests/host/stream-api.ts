@@ -63,6 +63,8 @@ export interface PluginSpec {
   /** Path to a .wasm file or its bytes. */
   wasm: string | Uint8Array;
   config: unknown;
+  /** Plugins with the same vm_id and the same code share one VM, each with its own root context (as Envoy). */
+  vmId?: string;
 }
 
 export interface LogEntry {

@@ -103,27 +103,44 @@ export class WasmVm {
     }
     this.restricted = false;
     if (this.failed) return;
-    this.rootId = this.nextContextId++;
-    this.contexts.set(this.rootId, { id: this.rootId, rootId: this.rootId, stream: null, deleted: false });
-    this.call("proxy_on_context_create", [this.rootId, 0], this.rootId);
-    // Envoy treats a missing callback as success.
-    const started = this.hasExport("proxy_on_vm_start") ? this.call("proxy_on_vm_start", [this.rootId, 0], this.rootId) : 1;
-    if (this.failed || !started) {
-      this.log(4, `Wasm VM failed to start: ${this.failed ? this.failure : "proxy_on_vm_start returned false"}`);
-      return;
-    }
-    this.configBuffer = this.opts.config;
-    const ok = this.hasExport("proxy_on_configure") ? this.call("proxy_on_configure", [this.rootId, this.opts.config.length], this.rootId) : 1;
-    this.configBuffer = null;
-    this.configured = !this.failed && ok !== 0 && ok !== undefined;
-    if (!this.configured) this.log(4, `Wasm VM failed to initialize Wasm code: plugin ${this.name} configuration rejected`);
+    this.rootId = this.addRoot(this.opts.config);
+    this.configured = this.rootConfigured.get(this.rootId) ?? false;
   }
 
-  /** A new stream context under the root; the caller then calls proxy_on_request_headers. */
-  createStream(stream: StreamAccess): number {
+  /** Whether each root context's configure accepted its plugin config. */
+  readonly rootConfigured = new Map<number, boolean>();
+
+  /**
+   * A root context with its own plugin config in this VM, as Envoy makes for every filter config
+   * that shares the VM (same vm_id and code): on_context_create, on_vm_start, on_configure.
+   * Returns its id; rootConfigured says whether configure accepted it.
+   */
+  addRoot(config: Uint8Array): number {
+    const rootId = this.nextContextId++;
+    this.rootConfigured.set(rootId, false);
+    if (this.failed) return rootId;
+    this.contexts.set(rootId, { id: rootId, rootId, stream: null, deleted: false });
+    this.call("proxy_on_context_create", [rootId, 0], rootId);
+    // Envoy treats a missing callback as success.
+    const started = this.hasExport("proxy_on_vm_start") ? this.call("proxy_on_vm_start", [rootId, 0], rootId) : 1;
+    if (this.failed || !started) {
+      this.log(4, `Wasm VM failed to start: ${this.failed ? this.failure : "proxy_on_vm_start returned false"}`);
+      return rootId;
+    }
+    this.configBuffer = config;
+    const ok = this.hasExport("proxy_on_configure") ? this.call("proxy_on_configure", [rootId, config.length], rootId) : 1;
+    this.configBuffer = null;
+    const configured = !this.failed && ok !== 0 && ok !== undefined;
+    this.rootConfigured.set(rootId, configured);
+    if (!configured) this.log(4, `Wasm VM failed to initialize Wasm code: plugin ${this.name} configuration rejected`);
+    return rootId;
+  }
+
+  /** A new stream context under a root (the first by default); the caller then calls proxy_on_request_headers. */
+  createStream(stream: StreamAccess, rootId = this.rootId): number {
     const id = this.nextContextId++;
-    this.contexts.set(id, { id, rootId: this.rootId, stream, deleted: false });
-    this.call("proxy_on_context_create", [id, this.rootId], id);
+    this.contexts.set(id, { id, rootId, stream, deleted: false });
+    this.call("proxy_on_context_create", [id, rootId], id);
     return id;
   }
 

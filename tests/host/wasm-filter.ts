@@ -47,15 +47,16 @@ export class WasmFilter implements StreamAccess {
   private liveBody: { type: number; data: Uint8Array } | null = null;
   private filterState = new Map<string, Uint8Array>();
 
-  constructor(readonly vm: WasmVm, private readonly cb: FilterCallbacks) {}
+  /** `rootId`: the root context whose plugin config this filter runs (several may share a VM). */
+  constructor(readonly vm: WasmVm, private readonly cb: FilterCallbacks, readonly rootId = vm.rootId) {}
 
   get failed(): boolean {
-    return this.vm.failed || !this.vm.configured;
+    return this.vm.failed || !(this.vm.rootConfigured.get(this.rootId) ?? false);
   }
 
   decodeHeaders(headers: HeaderList, endStream: boolean): HeadersStatus {
     if (this.failed) return this.failStream();
-    this.contextId = this.vm.createStream(this);
+    this.contextId = this.vm.createStream(this, this.rootId);
     this.requestHeadersLive = true;
     const result = this.callback("proxy_on_request_headers", [headers.length, endStream ? 1 : 0]);
     return this.headersStatus(result);
