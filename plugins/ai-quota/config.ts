@@ -12,10 +12,10 @@ export const CHAT_SUFFIX = "/v1/chat/completions";
 export class QuotaConfig {
   adminConsumer: string = "";
   adminPath: string = DEFAULT_ADMIN_PATH;
-  /** The three admin path suffixes, fixed when parsed: query, refresh and delta. */
-  adminQuery: string = CHAT_SUFFIX + DEFAULT_ADMIN_PATH;
-  adminRefresh: string = CHAT_SUFFIX + DEFAULT_ADMIN_PATH + "/refresh";
-  adminDelta: string = CHAT_SUFFIX + DEFAULT_ADMIN_PATH + "/delta";
+  /** The three admin path suffixes, derived from adminPath when parsed: query, refresh and delta. */
+  adminQuery: string = "";
+  adminRefresh: string = "";
+  adminDelta: string = "";
   keyPrefix: string = DEFAULT_KEY_PREFIX;
   failureModeDeny: bool = true;
   injectStreamUsage: bool = true;
@@ -39,12 +39,10 @@ class QuotaParser extends ConfigParser<QuotaConfig> {
     }
     config.adminConsumer = admin;
     const path = fields.string("admin_path");
-    if (path !== null && path.length > 0) {
-      config.adminPath = path;
-      config.adminQuery = CHAT_SUFFIX + path;
-      config.adminRefresh = config.adminQuery + "/refresh";
-      config.adminDelta = config.adminQuery + "/delta";
-    }
+    if (path !== null && path.length > 0) config.adminPath = path;
+    config.adminQuery = CHAT_SUFFIX + config.adminPath;
+    config.adminRefresh = config.adminQuery + "/refresh";
+    config.adminDelta = config.adminQuery + "/delta";
     const prefix = fields.string("redis_key_prefix");
     if (prefix !== null && prefix.length > 0) config.keyPrefix = prefix;
     const redis = parseRedisConfig(fields);

@@ -11,25 +11,20 @@ export { release };
 // Out-parameter slots: [data pointer, size] for blobs, or one u32/u64 value.
 const slots = memory.data(16);
 
+/** Whether the call that filled the slots succeeded; on failure the host's block (if any) is freed. */
+function took(status: u32): bool {
+  if (status == Status.Ok) return true;
+  release(load<usize>(slots));
+  return false;
+}
+
 function takeBlob(status: u32): ArrayBuffer | null {
-  const ptr = load<usize>(slots);
-  const size = load<u32>(slots + 4);
-  if (status != Status.Ok) {
-    release(ptr);
-    return null;
-  }
-  return adopt(ptr, size);
+  return took(status) ? adopt(load<usize>(slots), load<u32>(slots + 4)) : null;
 }
 
 /** Like takeBlob, decoded as UTF-8 straight from the host's block (no intermediate buffer). */
 function takeString(status: u32): string | null {
-  const ptr = load<usize>(slots);
-  const size = load<u32>(slots + 4);
-  if (status != Status.Ok) {
-    release(ptr);
-    return null;
-  }
-  return adoptString(ptr, size);
+  return took(status) ? adoptString(load<usize>(slots), load<u32>(slots + 4)) : null;
 }
 
 function resetSlots(): void {
@@ -74,12 +69,17 @@ export function setTickPeriodMilliseconds(period: u32): Status {
   return <Status>imports.proxy_set_tick_period_milliseconds(period);
 }
 
-/** Bytes [start, start+maxSize) of a buffer; null when the buffer is not available. Empty → empty buffer. */
-export function getBufferBytes(bufferType: BufferType, start: u32, maxSize: u32): ArrayBuffer | null {
+/** proxy_get_buffer_bytes into the slots; returns its status. */
+function bufferCall(bufferType: BufferType, start: u32, maxSize: u32): u32 {
   resetSlots();
   const status = imports.proxy_get_buffer_bytes(bufferType, start, maxSize, slots, slots + 4);
   lastStatus = status;
-  return takeBlob(status);
+  return status;
+}
+
+/** Bytes [start, start+maxSize) of a buffer; null when the buffer is not available. Empty → empty buffer. */
+export function getBufferBytes(bufferType: BufferType, start: u32, maxSize: u32): ArrayBuffer | null {
+  return takeBlob(bufferCall(bufferType, start, maxSize));
 }
 
 /**
@@ -88,16 +88,9 @@ export function getBufferBytes(bufferType: BufferType, start: u32, maxSize: u32)
  */
 export let borrowedSize: u32 = 0;
 export function borrowBufferBytes(bufferType: BufferType, start: u32, maxSize: u32): usize {
-  resetSlots();
-  const status = imports.proxy_get_buffer_bytes(bufferType, start, maxSize, slots, slots + 4);
-  lastStatus = status;
-  const ptr = load<usize>(slots);
-  borrowedSize = status == Status.Ok ? load<u32>(slots + 4) : 0;
-  if (status != Status.Ok) {
-    release(ptr);
-    return 0;
-  }
-  return ptr;
+  const ok = took(bufferCall(bufferType, start, maxSize));
+  borrowedSize = ok ? load<u32>(slots + 4) : 0;
+  return ok ? load<usize>(slots) : 0;
 }
 
 /** Size of a buffer, or -1 when it is not available. */
@@ -152,20 +145,22 @@ export function removeHeaderMapValue(mapType: MapType, name: string): Status {
   return <Status>imports.proxy_remove_header_map_value(mapType, changetype<usize>(key), key.byteLength);
 }
 
-/** Property value for a NUL-joined path; null when unknown. */
-export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
+/** proxy_get_property into the slots; returns its status. */
+function propertyCall(path: ArrayBuffer): u32 {
   resetSlots();
   const status = imports.proxy_get_property(changetype<usize>(path), path.byteLength, slots, slots + 4);
   lastStatus = status;
-  return takeBlob(status);
+  return status;
+}
+
+/** Property value for a NUL-joined path; null when unknown. */
+export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
+  return takeBlob(propertyCall(path));
 }
 
 /** The same, decoded as UTF-8. */
 export function getPropertyString(path: ArrayBuffer): string | null {
-  resetSlots();
-  const status = imports.proxy_get_property(changetype<usize>(path), path.byteLength, slots, slots + 4);
-  lastStatus = status;
-  return takeString(status);
+  return takeString(propertyCall(path));
 }
 
 export function setProperty(path: ArrayBuffer, value: ArrayBuffer): Status {

@@ -189,25 +189,46 @@ export class ParsedInt {
   constructor(public ok: bool, public value: i64) {}
 }
 
-/** Strict base-10 int64 with an optional sign (Go's strconv.ParseInt rules: no spaces, no overflow). */
-export function parseInt64(text: string): ParsedInt {
+// Whether the last readInt64 found a number.
+let intValid = false;
+
+/** Character `i` of `ptr`: bytes when `wide` is false, UTF-16 units (an AS string) when true. */
+@inline
+function charAt(ptr: usize, i: i32, wide: bool): u32 {
+  return wide ? <u32>load<u16>(ptr + (<usize>i << 1)) : <u32>load<u8>(ptr + <usize>i);
+}
+
+/**
+ * Strict base-10 int64 with an optional sign over `count` characters (Go's strconv.ParseInt
+ * rules: no spaces, no overflow); `intValid` says whether it was one. Shared by the string and
+ * the RESP-bytes readers.
+ */
+function readInt64(ptr: usize, count: i32, wide: bool): i64 {
+  intValid = false;
   let i = 0;
   let negative = false;
-  if (text.length > 0 && (text.charCodeAt(0) == 0x2b || text.charCodeAt(0) == 0x2d)) {
-    negative = text.charCodeAt(0) == 0x2d;
+  if (count > 0 && (charAt(ptr, 0, wide) == 0x2b || charAt(ptr, 0, wide) == 0x2d)) {
+    negative = charAt(ptr, 0, wide) == 0x2d;
     i = 1;
   }
-  if (i >= text.length) return new ParsedInt(false, 0);
+  if (i >= count) return 0;
   let value: u64 = 0;
   const limit: u64 = negative ? <u64>9223372036854775808 : <u64>9223372036854775807;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return new ParsedInt(false, 0);
+  for (; i < count; i++) {
+    const c = charAt(ptr, i, wide);
+    if (c < 0x30 || c > 0x39) return 0;
     const digit = <u64>(c - 0x30);
-    if (value > (limit - digit) / 10) return new ParsedInt(false, 0);
+    if (value > (limit - digit) / 10) return 0;
     value = value * 10 + digit;
   }
-  return new ParsedInt(true, negative ? -(<i64>value) : <i64>value);
+  intValid = true;
+  return negative ? -(<i64>value) : <i64>value;
+}
+
+/** Strict base-10 int64 with an optional sign (Go's strconv.ParseInt rules: no spaces, no overflow). */
+export function parseInt64(text: string): ParsedInt {
+  const value = readInt64(changetype<usize>(text), text.length, true);
+  return new ParsedInt(intValid, value);
 }
 
 class Decoder {
@@ -237,27 +258,10 @@ class Decoder {
 
   /** The line as a strict base-10 int64 (parseInt64's rules, `valid` says whether it was one); moves past its CRLF. */
   integer(): i64 {
-    let i = this.pos;
-    const end = this.end;
-    this.pos = end + 2;
-    this.valid = false;
-    let negative = false;
-    if (i < end && (load<u8>(this.ptr + <usize>i) == 0x2b || load<u8>(this.ptr + <usize>i) == 0x2d)) {
-      negative = load<u8>(this.ptr + <usize>i) == 0x2d;
-      i++;
-    }
-    if (i >= end) return 0;
-    let value: u64 = 0;
-    const limit: u64 = negative ? <u64>9223372036854775808 : <u64>9223372036854775807;
-    for (; i < end; i++) {
-      const c = <u32>load<u8>(this.ptr + <usize>i);
-      if (c < 0x30 || c > 0x39) return 0;
-      const digit = <u64>(c - 0x30);
-      if (value > (limit - digit) / 10) return 0;
-      value = value * 10 + digit;
-    }
-    this.valid = true;
-    return negative ? -(<i64>value) : <i64>value;
+    const value = readInt64(this.ptr + <usize>this.pos, this.end - this.pos, false);
+    this.valid = intValid;
+    this.pos = this.end + 2;
+    return value;
   }
 
   value(depth: i32): RespValue {

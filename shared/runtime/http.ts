@@ -7,13 +7,9 @@ export { Header };
 
 const EMPTY = new ArrayBuffer(0);
 
-function headerValue(map: MapType, name: string): string | null {
-  return host.getHeaderMapValue(map, name);
-}
-
 /** First value of a request header, or null; only while request headers are available. */
 export function getRequestHeader(name: string): string | null {
-  return headerValue(MapType.RequestHeaders, name);
+  return host.getHeaderMapValue(MapType.RequestHeaders, name);
 }
 export function getRequestHeaders(): Array<Header> {
   return deserializeHeaders(host.getHeaderMapPairs(MapType.RequestHeaders));
@@ -43,7 +39,7 @@ export function removeRequestHeader(name: string): Status {
 }
 
 export function getResponseHeader(name: string): string | null {
-  return headerValue(MapType.ResponseHeaders, name);
+  return host.getHeaderMapValue(MapType.ResponseHeaders, name);
 }
 export function getResponseHeaders(): Array<Header> {
   return deserializeHeaders(host.getHeaderMapPairs(MapType.ResponseHeaders));
