@@ -32,7 +32,8 @@ function guestMs(host: Host): [number, number] {
   return [busy, hostMs];
 }
 
-function quantile(sorted: number[], q: number): number {
+/** The q-quantile of ascending samples. */
+export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 

@@ -12,7 +12,7 @@ import { createHost, GET, type Host, type DirectStream } from "../tests/host/dir
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../tests/host/redis-bridge.ts";
 import { startRedis } from "../tests/support/redis.ts";
-import { measure, perCallback } from "./guest-time.ts";
+import { measure, perCallback, quantile } from "./guest-time.ts";
 import { gatewayThroughput } from "./throughput.ts";
 
 const QUICK = process.argv.includes("--quick");
@@ -29,9 +29,6 @@ const add = (figure: string, value: string, key: string, raw: unknown) => {
   results[key] = raw;
 };
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 const modules = [
   ...(existsSync(`${repoRoot}build`) ? readdirSync(`${repoRoot}build`).filter((f) => f.endsWith(".wasm")).map((f) => ({ name: f.slice(0, -5), path: pluginWasm(f.slice(0, -5)) })) : []),
@@ -43,16 +40,16 @@ for (const m of modules) {
   add(`module size ${m.name}`, `${(bytes.length / 1024).toFixed(1)} KB (${(gzipSync(bytes).length / 1024).toFixed(1)} KB gzip)`, `size.${m.name}`, { raw: bytes.length, gzip: gzipSync(bytes).length });
 }
 
-for (const m of [{ name: "probe/noop", path: probeWasm("noop") }, { name: "probe/usage", path: probeWasm("usage") }]) {
-  const bytes = readFileSync(m.path);
+/** Median milliseconds to instantiate and configure a module, over 50 loads after 5. */
+async function startUp(name: string, wasm: Uint8Array, config: object, redis?: RedisBridge): Promise<void> {
   const samples: number[] = [];
   for (let i = 0; i < 55; i++) {
     const start = performance.now();
-    await createHost({ wasm: bytes });
+    await createHost({ wasm, config, redis, logLevel: LOG_LEVEL });
     if (i >= 5) samples.push(performance.now() - start);
   }
   samples.sort((a, b) => a - b);
-  add(`instantiate + configure ${m.name}`, `${quantile(samples, 0.5).toFixed(2)} ms median`, `start.${m.name}`, { median_ms: quantile(samples, 0.5) });
+  add(`instantiate + configure ${name}`, `${quantile(samples, 0.5).toFixed(2)} ms median`, `start.${name}`, { median_ms: quantile(samples, 0.5) });
 }
 
 const CHAT_RESPONSE = JSON.stringify({
@@ -86,22 +83,13 @@ bridge.call = (cluster, query, onReply) => {
 };
 await redis.client.set("chat_quota:aliyun-user1", 1_000_000_000_000);
 
-for (const name of PLUGINS) {
-  const bytes = readFileSync(pluginWasm(name));
-  const samples: number[] = [];
-  for (let i = 0; i < 55; i++) {
-    const start = performance.now();
-    await createHost({ wasm: bytes, config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });
-    if (i >= 5) samples.push(performance.now() - start);
-  }
-  samples.sort((a, b) => a - b);
-  add(`instantiate + configure ${name}`, `${quantile(samples, 0.5).toFixed(2)} ms median`, `start.${name}`, { median_ms: quantile(samples, 0.5) });
-}
+for (const probe of ["noop", "usage"]) await startUp(`probe/${probe}`, readFileSync(probeWasm(probe)), {});
+for (const name of PLUGINS) await startUp(name, readFileSync(pluginWasm(name)), PLUGIN_CONFIGS[name], bridge);
 
 /** One request through to the end of its response; waits while a Redis check holds the request. */
 async function chat(host: Host, response: (s: DirectStream) => void): Promise<void> {
   const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false).sendRequestBody(CHAT_REQUEST, true);
-  while (!s.upstream.ended && s.response() === null) await new Promise((r) => setImmediate(r));
+  await s.decided();
   response(s);
 }
 const chatResponse = (s: DirectStream) => s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);

@@ -39,7 +39,7 @@ after(async () => {
 /** One request through to the end of its response, waiting for any Redis check in between. */
 async function chat(host: Host, respond: (s: ReturnType<Host["newStream"]>) => void): Promise<void> {
   const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", HEADERS), false).sendRequestBody(REQUEST, true);
-  while (!s.upstream.ended && s.response() === null) await new Promise((r) => setImmediate(r));
+  await s.decided();
   assert.ok(s.upstream.ended, "the chat reached the upstream");
   respond(s);
 }

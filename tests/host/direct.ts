@@ -77,6 +77,11 @@ export class DirectStream {
     return this;
   }
 
+  /** Resolves once the request has reached the upstream whole or been answered locally (a Redis check may hold it for a few turns). */
+  async decided(): Promise<void> {
+    while (!this.upstream.ended && this.response() === null) await new Promise((r) => setImmediate(r));
+  }
+
   /** Status, headers and body the client received (a local reply or the upstream's answer). */
   response(): { status: number; headers: HeaderList; body: string } | null {
     const h = this.downstream.headers;
