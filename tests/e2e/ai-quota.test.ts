@@ -108,6 +108,29 @@ test("paths with prefixes work, and /v1/responses and /v1/messages are checked a
   await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user2")) === String(1000 - CHARGE));
 });
 
+test("a custom admin_path moves the whole admin API under it; the default path is then an ordinary request", async () => {
+  const custom = await startGateway({
+    clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+    plugins: [
+      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
+      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: { ...QUOTA, admin_path: "/budget" } },
+    ],
+  });
+  try {
+    const call = (path: string, body?: string) =>
+      request(`${custom.url}${path}`, { headers: [["x-api-key", ADMIN]], ...(body !== undefined ? { body, method: "POST" } : {}) });
+    assert.equal((await call("/v1/chat/completions/budget/refresh", "consumer=aliyun-user1&quota=50")).body, "refresh quota successful");
+    assert.equal((await call("/v1/chat/completions/budget/delta", "consumer=aliyun-user1&value=5")).body, "delta quota successful");
+    assert.equal((await call("/v1/chat/completions/budget?consumer=aliyun-user1")).body, '{"consumer":"aliyun-user1","quota":55}');
+    const forwarded = upstream.requests.length;
+    assert.equal((await call("/v1/chat/completions/quota?consumer=aliyun-user1")).status, 200);
+    assert.equal(upstream.requests.length, forwarded + 1, "/quota is no admin path here: it goes upstream");
+  } finally {
+    await custom.close();
+  }
+});
+
 test("Redis down: 503 naming the quota store, never a hang (Q3)", async () => {
   await redis.kill();
   try {

@@ -1,5 +1,5 @@
 import { RandomText } from "./support/random";
-import { encodeCommand, decodeReply, RespKind, parseInt64, parseRedisConfig } from "../../shared/redis/index";
+import { encodeCommand, decodeReply, RespKind, parseInt64, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
 import { parseJson, ConfigReader } from "../../shared/json/index";
 
 function bytes(text: string): ArrayBuffer {
@@ -16,6 +16,19 @@ describe("RESP encoder", () => {
   it("writes an array of bulk strings with byte lengths", () => {
     expect(String.UTF8.decode(encodeCommand(["get", "chat_quota:zürich"]))).toBe("*2\r\n$3\r\nget\r\n$18\r\nchat_quota:zürich\r\n");
     expect(String.UTF8.decode(encodeCommand(["x", ""]))).toBe("*2\r\n$1\r\nx\r\n$0\r\n\r\n");
+  });
+
+  it("writes integers to the int64 bounds, joined arguments and pre-encoded bytes", () => {
+    const command = new CommandBuilder(5).int(0).int(-42).int(i64.MIN_VALUE).joined("key:", "zü").bytes(bytes("ab"));
+    expect(String.UTF8.decode(command.build())).toBe("*5\r\n$1\r\n0\r\n$3\r\n-42\r\n$20\r\n-9223372036854775808\r\n$7\r\nkey:zü\r\n$2\r\nab\r\n");
+    expect(new CommandBuilder(1).int(i64.MAX_VALUE).size).toBe(4 + 5 + 19 + 2);
+  });
+
+  it("grows its shared buffer for long commands and starts each command afresh", () => {
+    const long = "x".repeat(5000);
+    const big = String.UTF8.decode(new CommandBuilder(2).arg("set").arg(long).build());
+    expect(big).toBe("*2\r\n$3\r\nset\r\n$5000\r\n" + long + "\r\n");
+    expect(String.UTF8.decode(new CommandBuilder(1).arg("ping").build())).toBe("*1\r\n$4\r\nping\r\n");
   });
 });
 
