@@ -25,19 +25,25 @@ const KEY_AUTH = {
 const QUOTA = { redis_key_prefix: "chat_quota:", admin_consumer: "aliyun-admin", admin_path: "/quota", redis: { service_name: "local-redis.static", service_port: 80, timeout: 2000 } };
 const RATELIMIT = { rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 5 }] }], rule_name: "default_rule", redis: { service_name: "local-redis.static", service_port: 80 } };
 
+/** key-auth, then ai-quota with `quota`, then (when given) ai-token-ratelimit: Higress's order. */
+function quotaGateway(upstreamUrl: string, quota: object = QUOTA, options: { rateLimit?: object; splitEvery?: number } = {}): Promise<Gateway> {
+  const plugins = [
+    { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
+    { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: quota },
+  ];
+  if (options.rateLimit) plugins.push({ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: options.rateLimit });
+  return startGateway({
+    clusters: { llm: { url: upstreamUrl }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+    plugins,
+    ...(options.splitEvery ? { split_response_body: { every: options.splitEvery } } : {}),
+  });
+}
+
 before(async () => {
   upstream = await startUpstream({ completionTokens: 12 });
   redis = await startRedis();
-  g = await startGateway({
-    clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
-    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
-    // Higress's order: key-auth, then ai-quota, then ai-token-ratelimit.
-    plugins: [
-      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
-      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: QUOTA },
-      { name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: RATELIMIT },
-    ],
-  });
+  g = await quotaGateway(upstream.url, QUOTA, { rateLimit: RATELIMIT });
 });
 after(async () => {
   assert.equal(g.chain.failed(), false, "no VM trapped");
@@ -109,14 +115,7 @@ test("paths with prefixes work, and /v1/responses and /v1/messages are checked a
 });
 
 test("a custom admin_path moves the whole admin API under it; the default path is then an ordinary request", async () => {
-  const custom = await startGateway({
-    clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
-    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
-    plugins: [
-      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
-      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: { ...QUOTA, admin_path: "/budget" } },
-    ],
-  });
+  const custom = await quotaGateway(upstream.url, { ...QUOTA, admin_path: "/budget" });
   try {
     const call = (path: string, body?: string) =>
       request(`${custom.url}${path}`, { headers: [["x-api-key", ADMIN]], ...(body !== undefined ? { body, method: "POST" } : {}) });
@@ -147,14 +146,7 @@ test("Redis down: 503 naming the quota store, never a hang (Q3)", async () => {
 
 test("50 concurrent chats of one consumer: the final quota is the start minus the charged usage", async () => {
   // A separate gateway without the rate limit, so every chat is charged.
-  const solo = await startGateway({
-    clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
-    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
-    plugins: [
-      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
-      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: QUOTA },
-    ],
-  });
+  const solo = await quotaGateway(upstream.url);
   try {
     await redis.client.set("chat_quota:aliyun-user1", 100000);
     const results = await Promise.all(Array.from({ length: 50 }, () => request(`${solo.url}/v1/chat/completions`, { headers: [["x-api-key", USER1], ["content-type", "application/json"]], body: JSON.stringify({ model: "m", messages: MESSAGES }) })));
@@ -168,15 +160,7 @@ test("50 concurrent chats of one consumer: the final quota is the start minus th
 test("a streamed chat split into tiny chunks is charged exactly; a stream cut off before its usage charges nothing", async () => {
   const tiny = await startUpstream({ completionTokens: 12, chunkSize: 3 });
   const cut = await startUpstream({ completionTokens: 12, resetAfterBytes: 200, chunkSize: 50 });
-  const make = (url: string) => startGateway({
-    clusters: { llm: { url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
-    routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
-    plugins: [
-      { name: "key-auth", wasm: pluginWasm("key-auth"), config: KEY_AUTH },
-      { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: QUOTA },
-    ],
-    split_response_body: { every: 1 },
-  });
+  const make = (url: string) => quotaGateway(url, QUOTA, { splitEvery: 1 });
   const split = await make(tiny.url);
   const broken = await make(cut.url);
   try {
