@@ -3,6 +3,7 @@ import {
   keyIdOf, fieldOfPath, isContainerKey, isUsageKey, MAX_KEY_LENGTH, FIELD_NONE, FIELD_MODEL, FIELD_INPUT, FIELD_OUTPUT, FIELD_TOTAL,
   FIELD_CACHE_CREATION, FIELD_CACHE_READ, FIELD_COUNT,
 } from "./keys";
+import { stringRunEnd } from "./scan";
 
 const MAX_DEPTH: i32 = 64;
 /** Longest model name kept; longer names are cut. */
@@ -126,11 +127,7 @@ export class JsonUsageStream {
       if (state == ST_STRING) {
         if (this.target == FIELD_NONE) {
           // Skip long string values quickly: only a quote or backslash matters.
-          while (i < len) {
-            const s = <u32>load<u8>(ptr + i);
-            if (s == 0x22 || s == 0x5c) break;
-            i++;
-          }
+          i = stringRunEnd(ptr, i, len);
           if (i == len) return;
           const s = <u32>load<u8>(ptr + i);
           this.state = s == 0x22 ? ST_AFTER_VALUE : ST_STRING_ESCAPE;
@@ -320,6 +317,10 @@ export class JsonUsageStream {
     let inString = this.skipInString;
     let escape = this.skipEscape;
     while (i < len) {
+      if (inString && !escape) {
+        i = stringRunEnd(ptr, i, len);
+        if (i == len) break;
+      }
       const c = <u32>load<u8>(ptr + i);
       i++;
       if (inString) {

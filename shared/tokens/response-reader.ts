@@ -1,6 +1,7 @@
 // Incremental usage reader for a response body: detects SSE, JSON or a JSON-array stream and frames SSE events.
 import { JsonUsageStream } from "./json-stream";
 import { TokenUsage } from "./usage";
+import { lineEnd } from "./scan";
 
 const FORMAT_UNKNOWN: i32 = 0;
 const FORMAT_JSON: i32 = 1;
@@ -19,31 +20,6 @@ const COLON_SPACE: u16 = 0x203a;
 
 /** Bytes of the SSE field name "data". */
 const DATA_FIELD: StaticArray<u8> = [0x64, 0x61, 0x74, 0x61];
-
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
-
-/** True when some byte of the word equals the byte spread in `pattern` (SWAR zero-byte test). */
-@inline
-function hasByte(word: u64, pattern: u64): bool {
-  const x = word ^ pattern;
-  return ((x - ONES) & ~x & HIGHS) != 0;
-}
-
-/** Index of the first CR or LF at or after i (len when none), eight bytes at a time. */
-function lineEnd(ptr: usize, i: usize, len: usize): usize {
-  while (i + 8 <= len) {
-    const word = load<u64>(ptr + i);
-    if (hasByte(word, 0x0a0a0a0a0a0a0a0a) || hasByte(word, 0x0d0d0d0d0d0d0d0d)) break;
-    i += 8;
-  }
-  while (i < len) {
-    const c = <u32>load<u8>(ptr + i);
-    if (c == 0x0a || c == 0x0d) return i;
-    i++;
-  }
-  return len;
-}
 
 /** Reads token usage from response body chunks as they arrive; same answer for any chunking, constant memory. */
 export class UsageReader {

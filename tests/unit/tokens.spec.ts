@@ -122,6 +122,21 @@ describe("token usage reader details", () => {
   it("returns no usage for an empty body", () => {
     expect(readUsage(new ArrayBuffer(0), 0).found).toBe(false);
   });
+
+  it("finds a string's end at any offset in an eight-byte word, past escaped quotes and backslashes, at every split", () => {
+    // Long strings are scanned a word at a time: the quote or backslash that matters may sit at
+    // any of the eight positions, in a skipped container or in an untracked value.
+    for (let pad = 0; pad < 17; pad++) {
+      const filler = "x".repeat(pad);
+      const tricky = filler + '\\"' + filler + "\\\\" + filler + '\\"}]{[' + filler;
+      const text = '{"choices":[{"content":"' + tricky + '"}],"id":"' + tricky + '","usage":{"prompt_tokens":' +
+        (pad + 1).toString() + ',"completion_tokens":2}}';
+      const body = String.UTF8.encode(text);
+      const expected = "found model= in=" + (pad + 1).toString() + " out=2 total=" + (pad + 3).toString();
+      expect(describeUsage(readUsage(body, 0))).toBe(expected);
+      for (let cut = 1; cut < body.byteLength; cut++) expect(readSplit(body, [cut, body.byteLength])).toBe(expected);
+    }
+  });
 });
 
 let seed: u32 = 12345;
