@@ -5,7 +5,7 @@
 import { Status, RedisStatus } from "../abi/enums";
 import { RedisCallback, redisInit, redisCall, logWarn } from "../index";
 import { RedisConfig } from "./config";
-import { RespValue, RespKind, decodeReply, CommandBuilder } from "./resp";
+import { RespValue, RespKind, decodeReplyAt, CommandBuilder } from "./resp";
 
 /** Higress's text for a network error or timeout. */
 export const CANNOT_CONNECT = "cannot connect to redis cluster";
@@ -15,12 +15,12 @@ export const CANNOT_READ = "cannot read redis response";
 export abstract class RedisReply extends RedisCallback {
   abstract onReply(reply: RespValue): void;
 
-  onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void {
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
     if (status != RedisStatus.Ok) {
       this.onReply(RespValue.error(CANNOT_CONNECT));
       return;
     }
-    const value = reply === null ? RespValue.error(CANNOT_READ) : decodeReply(reply);
+    const value = reply == 0 ? RespValue.error(CANNOT_READ) : decodeReplyAt(reply, size);
     this.onReply(value.kind == RespKind.Invalid ? RespValue.error(CANNOT_READ) : value);
   }
 }

@@ -317,8 +317,13 @@ class Decoder {
 
 /** Decodes exactly one reply; trailing bytes, truncation or unknown types give Invalid. Never traps. */
 export function decodeReply(bytes: ArrayBuffer): RespValue {
-  const decoder = new Decoder(changetype<usize>(bytes), bytes.byteLength);
+  return decodeReplyAt(changetype<usize>(bytes), <u32>bytes.byteLength);
+}
+
+/** The same over `size` bytes at `ptr` (a reply read in place). */
+export function decodeReplyAt(ptr: usize, size: u32): RespValue {
+  const decoder = new Decoder(ptr, <i32>size);
   const value = decoder.value(0);
-  if (value.kind != RespKind.Invalid && decoder.pos != bytes.byteLength) return new RespValue();
+  if (value.kind != RespKind.Invalid && decoder.pos != <i32>size) return new RespValue();
   return value;
 }

@@ -23,6 +23,8 @@ export class RootContext {
 
 /** One per HTTP stream; request headers are readable only until its headers callback continues. */
 export class HttpContext {
+  /** Set once the host has deleted the stream: late callbacks (Redis replies) must not run. */
+  deleted: bool = false;
   constructor(public readonly id: u32, public readonly root: RootContext) {}
   onRequestHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
     return HeaderAction.Continue;

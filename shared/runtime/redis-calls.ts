@@ -1,22 +1,25 @@
 /**
- * Routing of Higress Redis replies: the host answers on the root id, so each token remembers the
+ * Routing of Higress Redis replies: the host answers on the root id, so each call remembers the
  * stream that asked, and the reply is delivered only while that stream still lives.
  */
 import { Status, BufferType, RedisStatus } from "../abi/enums";
 import * as host from "../abi/hostcalls";
-import { currentContextId, enter, isStream, getRoot, getStream } from "./registry";
+import { HttpContext } from "./context";
+import { currentContextId, enter, getRoot, getStream } from "./registry";
 import { logDebug } from "./log";
 
-/** Receives the raw RESP bytes of exactly one reply (null on a network error or timeout). */
+/** Receives the raw RESP bytes of exactly one reply (none on a network error or timeout). */
 export abstract class RedisCallback {
-  /** The context the reply runs on; set by redisCall. */
-  contextId: u32 = 0;
+  /** The stream the reply runs on; null when it runs on the root `rootId`. Set by redisCall. */
+  ownerStream: HttpContext | null = null;
+  rootId: u32 = 0;
   /**
    * A reply that must arrive even after its stream has ended (a charge sent at the end of the
    * response): it runs on the stream's root context, so it may use no stream-scoped host call.
    */
   outlivesStream: bool = false;
-  abstract onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void;
+  /** `size` bytes at `reply` (0 when there are none), readable only during this call. */
+  abstract onRedisReply(status: RedisStatus, reply: usize, size: u32): void;
 }
 
 const pending = new Map<u32, RedisCallback>();
@@ -34,12 +37,9 @@ export function redisInit(cluster: string, username: string, password: string, t
 export function redisCall(cluster: ArrayBuffer, query: usize, querySize: i32, callback: RedisCallback): Status {
   const token = host.redisCall(cluster, query, querySize);
   if (token == 0) return <Status>host.lastStatus;
-  let owner = currentContextId;
-  if (callback.outlivesStream) {
-    const stream = getStream(owner);
-    if (stream !== null) owner = stream.root.id;
-  }
-  callback.contextId = owner;
+  const stream = getStream(currentContextId);
+  if (stream !== null && !callback.outlivesStream) callback.ownerStream = stream;
+  else callback.rootId = stream !== null ? stream.root.id : currentContextId;
   pending.set(token, callback);
   return Status.Ok;
 }
@@ -49,17 +49,22 @@ export function deliverRedisReply(token: u32, status: u32, size: u32): void {
   if (!pending.has(token)) return;
   const call = pending.get(token);
   pending.delete(token);
-  if (isStream(call.contextId)) {
-    if (host.setEffectiveContext(call.contextId) != Status.Ok) {
+  const stream = call.ownerStream;
+  let owner = call.rootId;
+  if (stream !== null) {
+    if (stream.deleted || host.setEffectiveContext(stream.id) != Status.Ok) {
       logDebug("redis reply dropped: its stream is gone");
       return;
     }
-  } else if (getRoot(call.contextId) === null) {
+    owner = stream.id;
+  } else if (getRoot(owner) === null) {
     return;
   }
   // Calls made from inside the callback belong to the same stream.
-  enter(call.contextId);
-  let reply: ArrayBuffer | null = null;
-  if (status == RedisStatus.Ok && size > 0) reply = host.getBufferBytes(BufferType.RedisCallResponse, 0, size);
-  call.onRedisReply(status == RedisStatus.Ok ? RedisStatus.Ok : RedisStatus.NetworkError, reply);
+  enter(owner);
+  // The reply is read where the host put it: decoders copy what they keep.
+  let reply: usize = 0;
+  if (status == RedisStatus.Ok && size > 0) reply = host.borrowBufferBytes(BufferType.RedisCallResponse, 0, size);
+  call.onRedisReply(status == RedisStatus.Ok ? RedisStatus.Ok : RedisStatus.NetworkError, reply, reply == 0 ? 0 : host.borrowedSize);
+  host.release(reply);
 }

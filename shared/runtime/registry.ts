@@ -30,6 +30,7 @@ export function createContext(contextId: u32, parentId: u32): void {
   const root = roots.has(parentId) ? roots.get(parentId) : rootFactory(parentId);
   // Envoy reuses no live id, but a host may reuse a deleted one: never serve a stale stream.
   if (contextId == lastStreamId) lastStream = null;
+  if (streams.has(contextId)) streams.get(contextId).deleted = true;
   streams.set(contextId, root.newHttpContext(contextId));
 }
 
@@ -46,12 +47,11 @@ export function getStream(contextId: u32): HttpContext | null {
   return stream;
 }
 
-export function isStream(contextId: u32): bool {
-  return streams.has(contextId);
-}
 
 export function deleteContext(contextId: u32): void {
   if (contextId == lastStreamId) lastStream = null;
-  if (streams.has(contextId)) streams.delete(contextId);
-  else if (roots.has(contextId)) roots.delete(contextId);
+  if (streams.has(contextId)) {
+    streams.get(contextId).deleted = true;
+    streams.delete(contextId);
+  } else if (roots.has(contextId)) roots.delete(contextId);
 }

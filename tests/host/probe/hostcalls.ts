@@ -79,13 +79,13 @@ class RedisReply extends RedisCallback {
   constructor(private resume: bool) {
     super();
   }
-  onRedisReply(status: RedisStatus, reply: ArrayBuffer | null): void {
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
     if (this.resume) {
       setRequestHeader("x-redis-status", status.toString());
       continueRequest();
       return;
     }
-    const body = reply === null ? "" : String.UTF8.decode(reply);
+    const body = reply == 0 ? "" : String.UTF8.decodeUnsafe(reply, <usize>size);
     sendLocalResponse(status == RedisStatus.Ok ? 200 : 503, "probe_redis", text(body), [new Header("x-redis-status", status.toString())]);
   }
 }
