@@ -4,7 +4,7 @@ export { RootContext, HttpContext } from "./runtime/context";
 export { setRootContextFactory } from "./runtime/registry";
 export {
   Header, HeaderPairs,
-  getRequestHeader, getRequestHeaders, getRequestHeaderPairs, setRequestHeader, addRequestHeader, removeRequestHeader,
+  getRequestHeader, hasRequestHeader, getRequestHeaders, getRequestHeaderPairs, setRequestHeader, addRequestHeader, removeRequestHeader,
   getResponseHeader, getResponseHeaders, setResponseHeader, addResponseHeader, removeResponseHeader,
   getRequestBody, setRequestBody, getResponseBody, setResponseBody, BodyReader, readResponseBody,
   sendLocalResponse, continueRequest, continueResponse,

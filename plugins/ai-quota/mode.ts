@@ -14,11 +14,23 @@ export enum Mode {
 const LLM_SUFFIXES: StaticArray<string> = ["/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/messages", "/v1/embeddings"];
 const GEMINI_METHODS: StaticArray<string> = [":generateContent", ":streamGenerateContent"];
 
+/** Whether the path has a query, a fragment or an escape: most have none and are matched as they are. */
+function needsDecoding(path: string): bool {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c == 0x3f || c == 0x23 || c == 0x25) return true;
+  }
+  return false;
+}
+
 export function modeOf(rawPath: string, config: QuotaConfig): Mode {
-  const raw = splitPath(rawPath).path;
-  // A bad escape keeps the raw path: checking it is safer than skipping the quota.
-  const decoded = decodeComponent(raw, false);
-  const path = decoded === null ? raw : decoded;
+  let path = rawPath;
+  if (needsDecoding(rawPath)) {
+    const raw = splitPath(rawPath).path;
+    // A bad escape keeps the raw path: checking it is safer than skipping the quota.
+    const decoded = decodeComponent(raw, false);
+    path = decoded === null ? raw : decoded;
+  }
   if (path.endsWith(config.adminRefresh)) return Mode.AdminRefresh;
   if (path.endsWith(config.adminDelta)) return Mode.AdminDelta;
   if (path.endsWith(config.adminQuery)) return Mode.AdminQuery;

@@ -106,13 +106,25 @@ export function setBufferBytes(bufferType: BufferType, start: u32, size: u32, da
   return <Status>imports.proxy_set_buffer_bytes(bufferType, start, size, changetype<usize>(data), data.byteLength);
 }
 
-/** First value of a header as text; null when absent (NotFound) or when the map is not available. */
-export function getHeaderMapValue(mapType: MapType, name: string): string | null {
+/** proxy_get_header_map_value into the slots; returns its status. */
+function headerCall(mapType: MapType, name: string): u32 {
   const key = encodeName(name);
   resetSlots();
   const status = imports.proxy_get_header_map_value(mapType, changetype<usize>(key), key.byteLength, slots, slots + 4);
   lastStatus = status;
-  return takeString(status);
+  return status;
+}
+
+/** First value of a header as text; null when absent (NotFound) or when the map is not available. */
+export function getHeaderMapValue(mapType: MapType, name: string): string | null {
+  return takeString(headerCall(mapType, name));
+}
+
+/** Whether the header is present (with any value, empty included), without reading the value. */
+export function hasHeaderMapValue(mapType: MapType, name: string): bool {
+  const present = took(headerCall(mapType, name));
+  if (present) release(load<usize>(slots));
+  return present;
 }
 
 /** The serialised pairs of a map (empty when unavailable, as Envoy answers). */

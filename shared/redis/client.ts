@@ -61,11 +61,11 @@ export class RedisClient {
   }
 
   get(key: string, reply: RedisReply): Status {
-    return this.command(["get", key], reply);
+    return this.send(new CommandBuilder(2).arg("get").arg(key), reply);
   }
 
   set(key: string, value: string, reply: RedisReply): Status {
-    return this.command(["set", key, value], reply);
+    return this.send(new CommandBuilder(3).arg("set").arg(key).arg(value), reply);
   }
 
   incrBy(key: string, delta: i64, reply: RedisReply): Status {

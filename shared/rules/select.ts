@@ -1,5 +1,5 @@
 /** Picks the config for the request in progress, reading only the facts the rules need. */
-import { getRequestHeader, getPropertyString, logError, logWarn, ROUTE_NAME, CLUSTER_NAME } from "../index";
+import { getRequestHeader, hasRequestHeader, getPropertyString, logError, logWarn, ROUTE_NAME, CLUSTER_NAME } from "../index";
 import { RuleSet } from "./match";
 import { ParsedConfig } from "./parse";
 
@@ -8,9 +8,9 @@ import { ParsedConfig } from "./parse";
  * Only valid in onRequestHeaders. Without `:authority` the plugin is skipped, as Higress.
  */
 export function selectConfig<T>(set: RuleSet<T>): T | null {
+  if (set.rules.length == 0) return hasRequestHeader(":authority") ? set.global : null;
   const authority = getRequestHeader(":authority");
   if (authority === null) return null;
-  if (set.rules.length == 0) return set.global;
   let route = "";
   let cluster = "";
   if (set.needsRoute) {

@@ -11,6 +11,10 @@ const EMPTY = new ArrayBuffer(0);
 export function getRequestHeader(name: string): string | null {
   return host.getHeaderMapValue(MapType.RequestHeaders, name);
 }
+/** Whether the request has the header, without decoding its value. */
+export function hasRequestHeader(name: string): bool {
+  return host.hasHeaderMapValue(MapType.RequestHeaders, name);
+}
 export function getRequestHeaders(): Array<Header> {
   return deserializeHeaders(host.getHeaderMapPairs(MapType.RequestHeaders));
 }

@@ -114,6 +114,15 @@ test("paths with prefixes work, and /v1/responses and /v1/messages are checked a
   await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user2")) === String(1000 - CHARGE));
 });
 
+test("a chat path with a query, a fragment or a percent escape is still checked, and charged", async () => {
+  for (const path of ["/v1/chat/completions?api-version=1", "/v1/chat/completion%73", "/v1/chat/completions#x"]) {
+    assert.equal((await chat(USER2, path)).status, 403, path);
+  }
+  await redis.client.set("chat_quota:aliyun-user2", 1000);
+  assert.equal((await chat(USER2, "/v1/chat/completions?api-version=1")).status, 200);
+  await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user2")) === String(1000 - CHARGE));
+});
+
 test("a custom admin_path moves the whole admin API under it; the default path is then an ordinary request", async () => {
   const custom = await quotaGateway(upstream.url, { ...QUOTA, admin_path: "/budget" });
   try {
