@@ -32,15 +32,32 @@ function resetSlots(): void {
   store<u64>(slots + 8, 0);
 }
 
-// Header names come from code and configuration, never from requests: encode each once.
+// Header names come from code and configuration, never from requests: encode each once. The
+// same few names (literals, config strings) come back on every request as the same objects, so a
+// short list compared by identity answers before the map has to hash anything; it holds the
+// names it lists, so no listed address can be reused by another string.
 const encodedNames = new Map<string, ArrayBuffer>();
 const MAX_ENCODED_NAMES = 256;
+const RECENT_NAMES = 8;
+const recentNames = new StaticArray<string | null>(RECENT_NAMES);
+const recentBytes = new StaticArray<ArrayBuffer | null>(RECENT_NAMES);
+let nextRecent = 0;
 
 /** The UTF-8 bytes of a header name, cached. */
 export function encodeName(name: string): ArrayBuffer {
-  if (encodedNames.has(name)) return encodedNames.get(name);
-  const bytes = String.UTF8.encode(name);
-  if (encodedNames.size < MAX_ENCODED_NAMES) encodedNames.set(name, bytes);
+  for (let i = 0; i < RECENT_NAMES; i++) {
+    if (changetype<usize>(unchecked(recentNames[i])) == changetype<usize>(name)) return changetype<ArrayBuffer>(unchecked(recentBytes[i]));
+  }
+  let bytes: ArrayBuffer;
+  if (encodedNames.has(name)) bytes = encodedNames.get(name);
+  else {
+    bytes = String.UTF8.encode(name);
+    if (encodedNames.size >= MAX_ENCODED_NAMES) return bytes;
+    encodedNames.set(name, bytes);
+  }
+  unchecked((recentNames[nextRecent] = name));
+  unchecked((recentBytes[nextRecent] = bytes));
+  nextRecent = (nextRecent + 1) % RECENT_NAMES;
   return bytes;
 }
 
