@@ -1,4 +1,5 @@
 /** The allocator Envoy calls from inside host calls, adoption of the blocks it returns, and when to collect. */
+import { decodeUtf8 } from "../text/utf8";
 
 // Design (b) of proxy-wasm-abi.md §5.2: host blobs land in raw heap blocks that we copy into a
 // managed ArrayBuffer and free at once, so nothing stays pinned or leaks.
@@ -23,7 +24,7 @@ export function adopt(ptr: usize, size: u32): ArrayBuffer {
 export function adoptString(ptr: usize, size: u32): string {
   if (ptr == 0) return "";
   adoptedBytes += size;
-  const text = String.UTF8.decodeUnsafe(ptr, <usize>size);
+  const text = decodeUtf8(ptr, <usize>size);
   heap.free(ptr);
   return text;
 }

@@ -1,4 +1,5 @@
 /** Header-map (de)serialisation in the pairs format of proxy-wasm-abi.md §3.1 (all integers u32 LE). */
+import { decodeUtf8 } from "../text/utf8";
 
 /** One header or trailer; names are lower-case when they come from the host. */
 export class Header {
@@ -58,10 +59,10 @@ export function deserializeHeaders(buffer: ArrayBuffer): Array<Header> {
     const nameSize = <usize>load<u32>(base + 4 + 8 * i);
     const valueSize = <usize>load<u32>(base + 8 + 8 * i);
     if (data + nameSize + 1 > end || load<u8>(data + nameSize) != 0) return new Array<Header>();
-    const name = String.UTF8.decodeUnsafe(data, nameSize);
+    const name = decodeUtf8(data, nameSize);
     data += nameSize + 1;
     if (data + valueSize + 1 > end || load<u8>(data + valueSize) != 0) return new Array<Header>();
-    const value = String.UTF8.decodeUnsafe(data, valueSize);
+    const value = decodeUtf8(data, valueSize);
     data += valueSize + 1;
     out.push(new Header(name, value));
   }
@@ -89,7 +90,7 @@ export function headerValues(buffer: ArrayBuffer, name: ArrayBuffer): Array<stri
     const valueSize = <usize>load<u32>(base + 8 + 8 * i);
     if (data + nameSize + valueSize + 2 > end) return out;
     if (nameSize == wantedSize && memory.compare(data, wanted, wantedSize) == 0) {
-      out.push(String.UTF8.decodeUnsafe(data + nameSize + 1, valueSize));
+      out.push(decodeUtf8(data + nameSize + 1, valueSize));
     }
     data += nameSize + valueSize + 2;
   }

@@ -27,9 +27,17 @@ export abstract class RedisReply extends RedisCallback {
 
 /** A Lua script encoded once, not on every request. */
 export class RedisScript {
-  readonly bytes: ArrayBuffer;
-  constructor(readonly text: string) {
-    this.bytes = String.UTF8.encode(text);
+  constructor(readonly bytes: ArrayBuffer) {}
+
+  static of(text: string): RedisScript {
+    return new RedisScript(String.UTF8.encode(text));
+  }
+
+  /** A script embedded as `size` UTF-8 bytes at `ptr` (static data). */
+  static at(ptr: usize, size: i32): RedisScript {
+    const bytes = new ArrayBuffer(size);
+    memory.copy(changetype<usize>(bytes), ptr, <usize>size);
+    return new RedisScript(bytes);
   }
 }
 

@@ -1,4 +1,5 @@
 /** Redis RESP2: a command encoder and a decoder of one reply that never traps. */
+import { decodeUtf8 } from "../text/utf8";
 
 // One reused buffer holds the command being built: the host copies it during proxy_redis_call,
 // so once the buffer has grown a request's Redis traffic allocates nothing.
@@ -251,7 +252,7 @@ class Decoder {
 
   /** The line's text as a string; moves past its CRLF. */
   text(): string {
-    const text = String.UTF8.decodeUnsafe(this.ptr + <usize>this.pos, <usize>(this.end - this.pos));
+    const text = decodeUtf8(this.ptr + <usize>this.pos, <usize>(this.end - this.pos));
     this.pos = this.end + 2;
     return text;
   }
@@ -291,7 +292,7 @@ class Decoder {
       const size = <i32>n;
       if (load<u8>(this.ptr + <usize>(this.pos + size)) != 0x0d || load<u8>(this.ptr + <usize>(this.pos + size + 1)) != 0x0a) return v;
       v.kind = RespKind.BulkString;
-      v.text = String.UTF8.decodeUnsafe(this.ptr + <usize>this.pos, <usize>size);
+      v.text = decodeUtf8(this.ptr + <usize>this.pos, <usize>size);
       this.pos += size + 2;
       return v;
     }

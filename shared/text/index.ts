@@ -1,1 +1,2 @@
 export { lowerAscii } from "./ascii";
+export { decodeUtf8 } from "./utf8";

@@ -2,6 +2,7 @@
 import { JsonUsageStream } from "./json-stream";
 import { TokenUsage } from "./usage";
 import { lineEnd } from "./scan";
+import { decodeUtf8 } from "../text/utf8";
 
 const FORMAT_UNKNOWN: i32 = 0;
 const FORMAT_JSON: i32 = 1;
@@ -146,7 +147,7 @@ export class UsageReader {
     usage.inputTokens = json.inputTokens;
     usage.outputTokens = json.outputTokens;
     usage.totalTokens = json.totalTokens;
-    usage.model = String.UTF8.decodeUnsafe(changetype<usize>(json.model), <usize>json.modelLength);
+    usage.model = decodeUtf8(changetype<usize>(json.model), <usize>json.modelLength);
     return usage;
   }
 }
