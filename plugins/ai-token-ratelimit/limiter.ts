@@ -8,13 +8,11 @@ import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, CommandBuild
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
 import { Counters, chooseCounters } from "./counters";
-import { CHECK_SCRIPT, CHARGE_SCRIPT } from "./scripts";
+import { CHECK, CHARGE } from "./scripts";
 import {
   RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, POLICY_HEADER, RATELIMIT_HEADER, RATE_LIMITED, STORE_UNAVAILABLE,
 } from "./errors";
 
-const CHECK = new RedisScript(CHECK_SCRIPT);
-const CHARGE = new RedisScript(CHARGE_SCRIPT);
 
 /** Metric names share Higress's shape; ours end in token_ratelimit_* so ai-statistics never collides (A3). */
 function metricName(route: string, cluster: string, model: string, consumer: string, name: string): string {

@@ -8,7 +8,7 @@ import { parseJson, ConfigReader } from "../../../shared/json/index";
 import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, parseRedisConfig } from "../../../shared/redis/index";
 
 let client: RedisClient | null = null;
-const INCRBY_AND_ECHO = new RedisScript("return {KEYS[1], ARGV[1], redis.call('incrby', KEYS[1], ARGV[1])}");
+const INCRBY_AND_ECHO = RedisScript.of("return {KEYS[1], ARGV[1], redis.call('incrby', KEYS[1], ARGV[1])}");
 
 class ClientRoot extends RootContext {
   onConfigure(configuration: ArrayBuffer | null): bool {
