@@ -2,12 +2,12 @@
 import { HeaderAction, DataAction, TrailersAction, BufferType } from "../abi/enums";
 import * as host from "../abi/hostcalls";
 import { enter, createContext, getRoot, getStream, deleteContext } from "./registry";
-import { resetLogLevel } from "./log";
+import { noteCallback } from "./log";
 import { deliverRedisReply } from "./redis-calls";
 
 function begin(contextId: u32): void {
   enter(contextId);
-  resetLogLevel();
+  noteCallback();
 }
 
 export function onContextCreate(contextId: u32, parentId: u32): void {

@@ -2,11 +2,17 @@
 import { LogLevel } from "../abi/enums";
 import * as host from "../abi/hostcalls";
 
-// Envoy's level can change at run time, so it is read again once per top-level callback.
+// Envoy's level can change at run time (its admin /logging endpoint), so it is read again after
+// every 256 callbacks, about 25 requests: a host call per callback would cost more than a
+// level change arriving a few requests late.
 let cachedLevel: i32 = -1;
+const CALLBACKS_PER_LEVEL_READ: u32 = 256;
+let callbacksSinceRead: u32 = 0;
 
-/** Forgets the cached level; called by the dispatcher on entry of every callback. */
-export function resetLogLevel(): void {
+/** Called by the dispatcher on entry of every callback; now and then forgets the cached level. */
+export function noteCallback(): void {
+  if (++callbacksSinceRead < CALLBACKS_PER_LEVEL_READ) return;
+  callbacksSinceRead = 0;
   cachedLevel = -1;
 }
 
