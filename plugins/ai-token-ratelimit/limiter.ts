@@ -1,10 +1,10 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, Status, Header, sendLocalResponse, continueRequest,
+  HttpContext, RootContext, HeaderAction, DataAction, Status, RedisStatus, Header, sendLocalResponse, continueRequest,
   getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
   logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
-import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, CommandBuilder } from "../../shared/redis/index";
+import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, RespReader, CommandBuilder } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
 import { Counters, chooseCounters } from "./counters";
@@ -32,6 +32,11 @@ function scriptCommand(client: RedisClient, script: RedisScript, counters: Count
 class CheckReply extends RedisReply {
   constructor(private stream: LimitedStream) {
     super();
+  }
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
+    // The expected answer is read where it lies; anything else goes through the decoder.
+    if (status == RedisStatus.Ok && reply != 0 && this.stream.onCheckInPlace(new RespReader(reply, <i32>size))) return;
+    super.onRedisReply(status, reply, size);
   }
   onReply(reply: RespValue): void {
     this.stream.onCheck(reply);
@@ -118,28 +123,63 @@ export class LimitedStream extends HttpContext {
     return true;
   }
 
+  /**
+   * The check's reply when it is exactly what the script returns, `{threshold, current, ttl}` per
+   * counter as integers, read in place; false, with nothing decided, for any other reply.
+   */
+  onCheckInPlace(reply: RespReader): bool {
+    const count = this.counters!.limits.length;
+    if (reply.array() != count) return false;
+    this.forgetWindows();
+    let retryAfter: i64 = -1;
+    for (let i = 0; i < count; i++) {
+      if (reply.array() != 3) return false;
+      const threshold = reply.int();
+      const current = reply.int();
+      retryAfter = this.window(threshold, current, reply.int(), retryAfter);
+    }
+    if (!reply.complete) return false;
+    this.decide(retryAfter);
+    return true;
+  }
+
   onCheck(reply: RespValue): void {
-    this.waitingForCheck = false;
     if (reply.kind != RespKind.Array || reply.items.length != this.counters!.limits.length) {
+      this.waitingForCheck = false;
       if (!this.storeFailure(reply.isError ? reply.text : "unexpected reply")) this.resume();
       return;
     }
+    this.forgetWindows();
     let retryAfter: i64 = -1;
     for (let i = 0; i < reply.items.length; i++) {
       const window = reply.items[i];
       if (window.kind != RespKind.Array || window.items.length != 3) continue;
-      const threshold = window.items[0].toInteger();
-      const current = window.items[1].toInteger();
-      const ttl = window.items[2].toInteger();
-      // Higress rejects only when strictly over: a counter at its threshold still passes.
-      if (current > threshold) retryAfter = max(retryAfter, ttl);
-      const left = threshold - current;
-      if (this.remaining < 0 || left < this.remaining) {
-        this.remaining = left < 0 ? 0 : left;
-        this.limit = threshold;
-        this.limitReset = ttl;
-      }
+      retryAfter = this.window(window.items[0].toInteger(), window.items[1].toInteger(), window.items[2].toInteger(), retryAfter);
     }
+    this.decide(retryAfter);
+  }
+
+  /** Before reading a check's windows (an in-place read given up half-way leaves none behind). */
+  private forgetWindows(): void {
+    this.remaining = -1;
+    this.limit = -1;
+    this.limitReset = 0;
+  }
+
+  /** One window of the check: keeps the tightest for the limit headers; returns the retry-after so far. */
+  private window(threshold: i64, current: i64, ttl: i64, retryAfter: i64): i64 {
+    const left = threshold - current;
+    if (this.remaining < 0 || left < this.remaining) {
+      this.remaining = left < 0 ? 0 : left;
+      this.limit = threshold;
+      this.limitReset = ttl;
+    }
+    // Higress rejects only when strictly over: a counter at its threshold still passes.
+    return current > threshold ? max(retryAfter, ttl) : retryAfter;
+  }
+
+  private decide(retryAfter: i64): void {
+    this.waitingForCheck = false;
     if (retryAfter >= 0) {
       this.reject(retryAfter);
       return;

@@ -232,12 +232,50 @@ export function parseInt64(text: string): ParsedInt {
   return new ParsedInt(intValid, value);
 }
 
-class Decoder {
+/**
+ * Reads a reply in place, for a caller that expects a shape (an array of integers, say): each call
+ * takes the next value if it has the asked-for type, else clears `ok`. Nothing is allocated.
+ */
+export class RespReader {
   pos: i32 = 0;
+  /** False once a value was not what was asked for (or was cut off). */
+  ok: bool = true;
   /** Where the last line() ended its text, and whether integer() found a number there. */
-  private end: i32 = 0;
-  private valid: bool = false;
-  constructor(private ptr: usize, private len: i32) {}
+  protected end: i32 = 0;
+  protected valid: bool = false;
+  constructor(protected ptr: usize, protected len: i32) {}
+
+  /** The element count of an array header `*n`; -1 when the next value is anything else. */
+  array(): i64 {
+    const n = this.header(0x2a);
+    return this.ok && n >= 0 ? n : -1;
+  }
+
+  /** The value of an integer `:n`; 0 when the next value is anything else. */
+  int(): i64 {
+    return this.header(0x3a);
+  }
+
+  /** Whether everything asked for was there and the reply has nothing more. */
+  get complete(): bool {
+    return this.ok && this.pos == this.len;
+  }
+
+  /** A value of one-line type `type`: its line as an integer; clears ok on another type or no number. */
+  private header(type: u8): i64 {
+    if (!this.ok || this.pos >= this.len || load<u8>(this.ptr + <usize>this.pos) != type) {
+      this.ok = false;
+      return 0;
+    }
+    this.pos++;
+    if (!this.line()) {
+      this.ok = false;
+      return 0;
+    }
+    const n = this.integer();
+    if (!this.valid) this.ok = false;
+    return n;
+  }
 
   /** Finds the CRLF after pos; leaves pos on the line's text and end before its CR. False when there is none. */
   line(): bool {
@@ -265,6 +303,9 @@ class Decoder {
     return value;
   }
 
+}
+
+class Decoder extends RespReader {
   value(depth: i32): RespValue {
     const v = new RespValue();
     if (this.pos >= this.len || depth > 32) return v;

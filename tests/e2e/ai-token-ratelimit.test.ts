@@ -143,6 +143,17 @@ test("Redis down: fail open by default, 503 with failure_mode_deny, never a hang
   }
 });
 
+test("a check the script cannot answer (a counter key of the wrong type): fail open by default, 503 with failure_mode_deny", async () => {
+  const open = await gateway(WALKTHROUGH);
+  const deny = await gateway({ ...WALKTHROUGH, failure_mode_deny: true });
+  await redis.client.command("HSET", keyOf("k"), "field", "1");
+  assert.equal((await chat(open, "k")).status, 200);
+  const denied = await chat(deny, "k");
+  assert.equal(denied.status, 503);
+  assert.equal(denied.body, "ai-token-ratelimit: the rate limit store is unavailable");
+  assert.equal(await redis.client.command("TYPE", keyOf("k")), "hash");
+});
+
 test("a bad configuration is rejected with Higress's message naming the field", async () => {
   await assert.rejects(gateway({ rule_items: WALKTHROUGH.rule_items, redis: WALKTHROUGH.redis }), /missing rule_name in config/);
   await assert.rejects(gateway({ ...WALKTHROUGH, rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "abc", token_per_minute: 5 }] }] }), /the 'limit_by_per_header' restriction must start with 'regexp:' or be exactly '\*'/);

@@ -1,5 +1,5 @@
 import { RandomText } from "./support/random";
-import { encodeCommand, decodeReply, RespKind, parseInt64, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
+import { encodeCommand, decodeReply, RespKind, RespReader, parseInt64, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
 import { parseJson, ConfigReader } from "../../shared/json/index";
 
 function bytes(text: string): ArrayBuffer {
@@ -74,6 +74,41 @@ describe("RESP decoder", () => {
       decodeReply(bytes(s));
     }
     expect(true).toBe(true);
+  });
+});
+
+function readerOf(buffer: ArrayBuffer): RespReader {
+  return new RespReader(changetype<usize>(buffer), buffer.byteLength);
+}
+
+/** Reads the rate limiter's check shape, {a, b, c} per element; "" when the reply is not exactly that. */
+function readWindows(text: string): string {
+  const buffer = bytes(text);
+  const reader = readerOf(buffer);
+  const n = reader.array();
+  let out = "";
+  for (let i: i64 = 0; i < n; i++) {
+    if (reader.array() != 3) return "";
+    out += reader.int().toString() + "," + reader.int().toString() + "," + reader.int().toString() + ";";
+  }
+  return n >= 0 && reader.complete ? out : "";
+}
+
+describe("RESP in-place reader", () => {
+  it("reads the shape asked for", () => {
+    expect(readWindows("*2\r\n*3\r\n:5\r\n:0\r\n:60\r\n*3\r\n:-1\r\n:9223372036854775807\r\n:7\r\n")).toBe("5,0,60;-1,9223372036854775807,7;");
+    expect(readWindows("*0\r\n")).toBe("");
+  });
+
+  it("gives up on another type, a bad number, a cut-off reply or bytes left over", () => {
+    const good = "*1\r\n*3\r\n:5\r\n:0\r\n:60\r\n";
+    expect(readWindows(good)).toBe("5,0,60;");
+    for (let cut = 0; cut < good.length; cut++) expect(readWindows(good.slice(0, cut))).toBe("");
+    expect(readWindows(good + ":1\r\n")).toBe("");
+    expect(readWindows("*1\r\n*3\r\n$1\r\n5\r\n:0\r\n:60\r\n")).toBe("");
+    expect(readWindows("*1\r\n*3\r\n:5x\r\n:0\r\n:60\r\n")).toBe("");
+    expect(readWindows("-ERR no script\r\n")).toBe("");
+    expect(readWindows("*-1\r\n")).toBe("");
   });
 });
 
