@@ -1,10 +1,10 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, Status, RedisStatus, Header, sendLocalResponse, continueRequest,
+  HttpContext, RootContext, HeaderAction, DataAction, Status, RedisStatus, RedisCallback, Header, sendLocalResponse, continueRequest,
   getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
   logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
-import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, RespReader, CommandBuilder } from "../../shared/redis/index";
+import { RedisClient, RedisScript, RespReader, CommandBuilder, CANNOT_CONNECT, CANNOT_READ } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
 import { Counters, chooseCounters } from "./counters";
@@ -29,31 +29,43 @@ function scriptCommand(client: RedisClient, script: RedisScript, counters: Count
   return command;
 }
 
-class CheckReply extends RedisReply {
+/**
+ * Why a reply is not the one expected: the network, nothing to read, Redis's error text, or
+ * "unexpected reply". Both scripts answer with integers only, so replies are read in place.
+ */
+function failureOf(status: RedisStatus, reply: RespReader | null): string {
+  if (status != RedisStatus.Ok) return CANNOT_CONNECT;
+  if (reply === null) return CANNOT_READ;
+  const error = reply.error();
+  return error !== null ? error : "unexpected reply";
+}
+
+class CheckReply extends RedisCallback {
   constructor(private stream: LimitedStream) {
     super();
   }
   onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
-    // The expected answer is read where it lies; anything else goes through the decoder.
-    if (status == RedisStatus.Ok && reply != 0 && this.stream.onCheckInPlace(new RespReader(reply, <i32>size))) return;
-    super.onRedisReply(status, reply, size);
-  }
-  onReply(reply: RespValue): void {
-    this.stream.onCheck(reply);
+    const reader = status == RedisStatus.Ok && reply != 0 ? RespReader.at(reply, size) : null;
+    if (reader !== null && this.stream.onCheck(reader)) return;
+    this.stream.onCheckFailed(failureOf(status, reader === null ? null : RespReader.at(reply, size)));
   }
 }
 
 /** Runs after the stream has ended, on the root context: only logs and counts. */
-class ChargeReply extends RedisReply {
+class ChargeReply extends RedisCallback {
   constructor(private stream: LimitedStream) {
     super();
     this.outlivesStream = true;
   }
-  onReply(reply: RespValue): void {
-    if (reply.isError) {
-      logWarn("ai-token-ratelimit: charge failed: " + reply.text);
-      this.stream.count("token_ratelimit_charge_failure", "none", 1);
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
+    if (status == RedisStatus.Ok && reply != 0) {
+      // The number of counters charged.
+      const reader = RespReader.at(reply, size);
+      reader.int();
+      if (reader.complete) return;
     }
+    logWarn("ai-token-ratelimit: charge failed: " + failureOf(status, reply == 0 ? null : RespReader.at(reply, size)));
+    this.stream.count("token_ratelimit_charge_failure", "none", 1);
   }
 }
 
@@ -124,10 +136,10 @@ export class LimitedStream extends HttpContext {
   }
 
   /**
-   * The check's reply when it is exactly what the script returns, `{threshold, current, ttl}` per
-   * counter as integers, read in place; false, with nothing decided, for any other reply.
+   * The check's reply, `{threshold, current, ttl}` per counter as integers, read in place; false,
+   * with nothing decided, for any other reply.
    */
-  onCheckInPlace(reply: RespReader): bool {
+  onCheck(reply: RespReader): bool {
     const count = this.counters!.limits.length;
     if (reply.array() != count) return false;
     this.forgetWindows();
@@ -139,24 +151,17 @@ export class LimitedStream extends HttpContext {
       retryAfter = this.window(threshold, current, reply.int(), retryAfter);
     }
     if (!reply.complete) return false;
-    this.decide(retryAfter);
+    this.waitingForCheck = false;
+    if (retryAfter >= 0) this.reject(retryAfter);
+    else this.resume();
     return true;
   }
 
-  onCheck(reply: RespValue): void {
-    if (reply.kind != RespKind.Array || reply.items.length != this.counters!.limits.length) {
-      this.waitingForCheck = false;
-      if (!this.storeFailure(reply.isError ? reply.text : "unexpected reply")) this.resume();
-      return;
-    }
+  /** No usable answer to the check: fail open, or 503 with failure_mode_deny (R4). */
+  onCheckFailed(reason: string): void {
+    this.waitingForCheck = false;
     this.forgetWindows();
-    let retryAfter: i64 = -1;
-    for (let i = 0; i < reply.items.length; i++) {
-      const window = reply.items[i];
-      if (window.kind != RespKind.Array || window.items.length != 3) continue;
-      retryAfter = this.window(window.items[0].toInteger(), window.items[1].toInteger(), window.items[2].toInteger(), retryAfter);
-    }
-    this.decide(retryAfter);
+    if (!this.storeFailure(reason)) this.resume();
   }
 
   /** Before reading a check's windows (an in-place read given up half-way leaves none behind). */
@@ -178,14 +183,6 @@ export class LimitedStream extends HttpContext {
     return current > threshold ? max(retryAfter, ttl) : retryAfter;
   }
 
-  private decide(retryAfter: i64): void {
-    this.waitingForCheck = false;
-    if (retryAfter >= 0) {
-      this.reject(retryAfter);
-      return;
-    }
-    this.resume();
-  }
 
   private reject(retryAfter: i64): void {
     const config = this.config!;

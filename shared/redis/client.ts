@@ -57,35 +57,35 @@ export class RedisClient {
 
   /** Sends one command; Ok means `reply` will run exactly once (unless the stream is gone). */
   command(args: Array<string>, reply: RedisReply): Status {
-    const builder = new CommandBuilder(args.length);
+    const builder = CommandBuilder.start(args.length);
     for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
     return this.send(builder, reply);
   }
 
   /** Sends what `command` holds; the builder's buffer is free again once this returns. */
-  send(command: CommandBuilder, reply: RedisReply): Status {
+  send(command: CommandBuilder, reply: RedisCallback): Status {
     if (!this.ready && this.init() != Status.Ok) return Status.InternalFailure;
     return redisCall(this.config.clusterBytes, command.pointer, command.size, reply);
   }
 
   get(key: string, reply: RedisReply): Status {
-    return this.send(new CommandBuilder(2).arg("get").arg(key), reply);
+    return this.send(CommandBuilder.start(2).arg("get").arg(key), reply);
   }
 
   set(key: string, value: string, reply: RedisReply): Status {
-    return this.send(new CommandBuilder(3).arg("set").arg(key).arg(value), reply);
+    return this.send(CommandBuilder.start(3).arg("set").arg(key).arg(value), reply);
   }
 
   incrBy(key: string, delta: i64, reply: RedisReply): Status {
-    return this.send(new CommandBuilder(3).arg("incrby").arg(key).int(delta), reply);
+    return this.send(CommandBuilder.start(3).arg("incrby").arg(key).int(delta), reply);
   }
 
   decrBy(key: string, delta: i64, reply: RedisReply): Status {
-    return this.send(new CommandBuilder(3).arg("decrby").arg(key).int(delta), reply);
+    return this.send(CommandBuilder.start(3).arg("decrby").arg(key).int(delta), reply);
   }
 
   expire(key: string, seconds: i64, reply: RedisReply): Status {
-    return this.send(new CommandBuilder(3).arg("expire").arg(key).int(seconds), reply);
+    return this.send(CommandBuilder.start(3).arg("expire").arg(key).int(seconds), reply);
   }
 
   /** `eval <script> <numkeys> <keys…> <args…>`: the way to do several steps atomically. */
@@ -98,6 +98,6 @@ export class RedisClient {
 
   /** The start of an `eval` whose keys and arguments (`count` in all) the caller adds, then sends. */
   evalCommand(script: RedisScript, keyCount: i32, count: i32): CommandBuilder {
-    return new CommandBuilder(3 + count).arg("eval").bytes(script.bytes).int(keyCount);
+    return CommandBuilder.start(3 + count).arg("eval").bytes(script.bytes).int(keyCount);
   }
 }

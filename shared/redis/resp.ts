@@ -17,6 +17,14 @@ export class CommandBuilder {
     this.line(0x2a, count);
   }
 
+  /** The one shared builder, started afresh on a command of `count` arguments: nothing allocated. */
+  static start(count: i32): CommandBuilder {
+    const builder = SHARED_BUILDER;
+    builder.length = 0;
+    builder.line(0x2a, count);
+    return builder;
+  }
+
   arg(value: string): CommandBuilder {
     const size = String.UTF8.byteLength(value);
     String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, this.header(size));
@@ -94,6 +102,8 @@ export class CommandBuilder {
     scratch = grown;
   }
 }
+
+const SHARED_BUILDER = new CommandBuilder(0);
 
 function digitCount(value: u64): i32 {
   let n = 1;
@@ -245,6 +255,19 @@ export class RespReader {
   protected valid: bool = false;
   constructor(protected ptr: usize, protected len: i32) {}
 
+  /** The one shared reader, set on `size` bytes at `ptr`; valid until the next call. */
+  static at(ptr: usize, size: u32): RespReader {
+    return SHARED_READER.reset(ptr, <i32>size);
+  }
+
+  reset(ptr: usize, len: i32): this {
+    this.ptr = ptr;
+    this.len = len;
+    this.pos = 0;
+    this.ok = true;
+    return this;
+  }
+
   /** The element count of an array header `*n`; -1 when the next value is anything else. */
   array(): i64 {
     const n = this.header(0x2a);
@@ -254,6 +277,13 @@ export class RespReader {
   /** The value of an integer `:n`; 0 when the next value is anything else. */
   int(): i64 {
     return this.header(0x3a);
+  }
+
+  /** The text of an error reply `-…`; null when the next value is anything else. */
+  error(): string | null {
+    if (!this.ok || this.pos >= this.len || load<u8>(this.ptr + <usize>this.pos) != 0x2d) return null;
+    this.pos++;
+    return this.line() ? this.text() : null;
   }
 
   /** Whether everything asked for was there and the reply has nothing more. */
@@ -363,8 +393,12 @@ export function decodeReply(bytes: ArrayBuffer): RespValue {
 }
 
 /** The same over `size` bytes at `ptr` (a reply read in place). */
+const SHARED_READER = new RespReader(0, 0);
+const SHARED_DECODER = new Decoder(0, 0);
+
 export function decodeReplyAt(ptr: usize, size: u32): RespValue {
-  const decoder = new Decoder(ptr, <i32>size);
+  const decoder = SHARED_DECODER;
+  decoder.reset(ptr, <i32>size);
   const value = decoder.value(0);
   if (value.kind != RespKind.Invalid && decoder.pos != <i32>size) return new RespValue();
   return value;
