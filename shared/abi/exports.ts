@@ -3,6 +3,9 @@
  * `export * from "../../shared/abi/exports";` so these become the module's exports, markers first:
  * Higress takes the first known marker (0.2.100), plain Envoy skips it and uses 0.2.1. Every callback
  * but the allocator is bracketed by enter/leaveCallback, where garbage is collected (memory.ts).
+ *
+ * proxy_on_log and proxy_on_done are in exports-log.ts: Envoy skips a callback the module does not
+ * export, so a plugin whose contexts never override onLog or onDone saves two calls per request.
  */
 import * as dispatch from "../runtime/dispatch";
 import { allocate, enterCallback, leaveCallback } from "./memory";
@@ -71,17 +74,6 @@ export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStrea
 export function proxy_on_response_trailers(contextId: u32, trailerCount: u32): u32 {
   enterCallback();
   const result = dispatch.onResponseTrailers(contextId, trailerCount);
-  leaveCallback();
-  return result;
-}
-export function proxy_on_log(contextId: u32): void {
-  enterCallback();
-  dispatch.onLog(contextId);
-  leaveCallback();
-}
-export function proxy_on_done(contextId: u32): bool {
-  enterCallback();
-  const result = dispatch.onDone(contextId);
   leaveCallback();
   return result;
 }

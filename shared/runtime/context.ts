@@ -15,6 +15,7 @@ export class RootContext {
     return new HttpContext(id, this);
   }
   onTick(): void {}
+  /** Only called when the plugin exports shared/abi/exports-log.ts. */
   onDone(): bool {
     return true;
   }
@@ -44,6 +45,7 @@ export class HttpContext {
   onResponseTrailers(trailerCount: u32): TrailersAction {
     return TrailersAction.Continue;
   }
+  /** onLog and onDone are only called when the plugin exports shared/abi/exports-log.ts. */
   onLog(): void {}
   onDone(): void {}
   onDelete(): void {}

@@ -4,6 +4,7 @@
  * Results are reported through local replies and response headers the test reads.
  */
 export * from "../../../shared/abi/exports";
+export * from "../../../shared/abi/exports-log";
 import {
   RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, Status, RedisStatus, MetricType,
   Header, getRequestHeader, getRequestHeaders, setRequestHeader, addRequestHeader, removeRequestHeader,
