@@ -1,5 +1,5 @@
 /** The allocator Envoy calls from inside host calls, adoption of the blocks it returns, and when to collect. */
-import { decodeUtf8 } from "../text/utf8";
+import { decodeUtf8Recent } from "../text/utf8";
 
 // Design (b) of proxy-wasm-abi.md §5.2: host blobs land in raw blocks that we copy into a
 // managed ArrayBuffer (or read in place) and free at once, so nothing stays pinned or leaks.
@@ -37,7 +37,7 @@ export function adopt(ptr: usize, size: u32): ArrayBuffer {
 export function adoptString(ptr: usize, size: u32): string {
   if (ptr == 0) return "";
   adoptedBytes += size;
-  const text = decodeUtf8(ptr, <usize>size);
+  const text = decodeUtf8Recent(ptr, <usize>size);
   release(ptr);
   return text;
 }

@@ -1,2 +1,2 @@
 export { lowerAscii } from "./ascii";
-export { decodeUtf8 } from "./utf8";
+export { decodeUtf8, decodeUtf8Recent } from "./utf8";

@@ -23,3 +23,37 @@ export function decodeUtf8(ptr: usize, size: usize): string {
   for (let k: usize = 0; k < size; k++) store<u16>(out + (k << 1), load<u8>(ptr + k));
   return text;
 }
+
+// The same few values come back request after request (a route, a cluster, a content type, a
+// consumer, a model): the last ones decoded are kept, and bytes equal to one give that string
+// again. Strings never change, so sharing one is safe, and equal labels then compare by identity.
+const RECENT_STRINGS = 8;
+const MAX_RECENT_BYTES: usize = 128;
+const recentStrings = new StaticArray<string | null>(RECENT_STRINGS);
+let nextRecent = 0;
+
+/** Whether the ASCII string `text` has exactly the `size` bytes at `ptr`. */
+function sameAscii(text: string, ptr: usize, size: usize): bool {
+  if (<usize>text.length != size) return false;
+  const chars = changetype<usize>(text);
+  for (let k: usize = 0; k < size; k++) {
+    if (load<u16>(chars + (k << 1)) != <u16>load<u8>(ptr + k)) return false;
+  }
+  return true;
+}
+
+/** Like decodeUtf8, but a short ASCII value seen lately comes back as the same string, unallocated. */
+export function decodeUtf8Recent(ptr: usize, size: usize): string {
+  if (size == 0 || size > MAX_RECENT_BYTES) return decodeUtf8(ptr, size);
+  for (let i = 0; i < RECENT_STRINGS; i++) {
+    const seen = unchecked(recentStrings[i]);
+    if (seen !== null && sameAscii(seen, ptr, size)) return seen;
+  }
+  const text = decodeUtf8(ptr, size);
+  // Only ASCII is kept: one character per byte.
+  if (<usize>text.length == size) {
+    unchecked((recentStrings[nextRecent] = text));
+    nextRecent = (nextRecent + 1) % RECENT_STRINGS;
+  }
+  return text;
+}

@@ -1,6 +1,6 @@
 // Reads model and stream from a JSON request body and adds stream_options.include_usage for streams (decision A1).
 import { skipSpace, bytesEqual, readMember, JsonMember } from "./json-bytes";
-import { decodeUtf8 } from "../text/utf8";
+import { decodeUtf8Recent } from "../text/utf8";
 
 const INSERT_ROOT_MEMBER = ',"stream_options":{"include_usage":true}';
 const INSERT_OPTIONS_OBJECT = '{"include_usage":true}';
@@ -44,7 +44,7 @@ export function readRequestBody(body: ArrayBuffer): RequestInfo {
     const vs = member.valueStart;
     const ve = member.valueEnd;
     if (bytesEqual(ptr, ks, ke, "model")) {
-      info.model = load<u8>(ptr + <usize>vs) == 0x22 ? decodeUtf8(ptr + <usize>(vs + 1), <usize>(ve - vs - 2)) : "";
+      info.model = load<u8>(ptr + <usize>vs) == 0x22 ? decodeUtf8Recent(ptr + <usize>(vs + 1), <usize>(ve - vs - 2)) : "";
     } else if (bytesEqual(ptr, ks, ke, "stream")) {
       info.stream = bytesEqual(ptr, vs, ve, TRUE_TEXT);
     } else if (bytesEqual(ptr, ks, ke, "stream_options")) {

@@ -2,7 +2,7 @@
 import { JsonUsageStream } from "./json-stream";
 import { TokenUsage } from "./usage";
 import { lineEnd } from "./scan";
-import { decodeUtf8 } from "../text/utf8";
+import { decodeUtf8Recent } from "../text/utf8";
 
 const FORMAT_UNKNOWN: i32 = 0;
 const FORMAT_JSON: i32 = 1;
@@ -147,7 +147,7 @@ export class UsageReader {
     usage.inputTokens = json.inputTokens;
     usage.outputTokens = json.outputTokens;
     usage.totalTokens = json.totalTokens;
-    usage.model = decodeUtf8(changetype<usize>(json.model), <usize>json.modelLength);
+    usage.model = decodeUtf8Recent(changetype<usize>(json.model), <usize>json.modelLength);
     return usage;
   }
 }

@@ -1,4 +1,4 @@
-import { lowerAscii, decodeUtf8 } from "../../shared/text/index";
+import { lowerAscii, decodeUtf8, decodeUtf8Recent } from "../../shared/text/index";
 
 describe("lowerAscii", () => {
   it("folds A-Z only, leaving other characters as they are", () => {
@@ -30,5 +30,31 @@ describe("decodeUtf8", () => {
     const bytes = new ArrayBuffer(12);
     for (let i = 0; i < 12; i++) store<u8>(changetype<usize>(bytes) + i, i == 9 ? 0xff : 0x61);
     expect(decodeUtf8(changetype<usize>(bytes), 12)).toBe(String.UTF8.decode(bytes));
+  });
+});
+
+function recentOf(text: string): string {
+  const bytes = String.UTF8.encode(text);
+  return decodeUtf8Recent(changetype<usize>(bytes), <usize>bytes.byteLength);
+}
+
+describe("decodeUtf8Recent", () => {
+  it("gives a value seen lately back as the same string, and every value correctly while more than eight cycle", () => {
+    const first = recentOf("application/json");
+    expect(changetype<usize>(recentOf("application/json"))).toBe(changetype<usize>(first));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 12; i++) expect(recentOf("route-" + i.toString())).toBe("route-" + i.toString());
+    }
+    expect(recentOf("application/jso")).toBe("application/jso");
+    expect(recentOf("application/jsoN")).toBe("application/jsoN");
+  });
+
+  it("decodes non-ASCII and long values afresh, correctly", () => {
+    const wide = recentOf("模型");
+    expect(wide).toBe("模型");
+    expect(changetype<usize>(recentOf("模型"))).not.toBe(changetype<usize>(wide));
+    const long = "k".repeat(200);
+    expect(recentOf(long)).toBe(long);
+    expect(recentOf("")).toBe("");
   });
 });
