@@ -62,6 +62,20 @@ export function removeResponseHeader(name: string): Status {
 export function getRequestBody(start: u32, length: u32): ArrayBuffer | null {
   return host.getBufferBytes(BufferType.HttpRequestBody, start, length);
 }
+/**
+ * The request body seen by the body callback in progress, left where the host put it, for a caller
+ * that only reads it: the pointer (0 when there is none), its size in `borrowedBodySize`. Hand it
+ * back with `releaseBody` before the callback returns.
+ */
+export let borrowedBodySize: u32 = 0;
+export function borrowRequestBody(length: u32): usize {
+  const ptr = host.borrowBufferBytes(BufferType.HttpRequestBody, 0, length);
+  borrowedBodySize = host.borrowedSize;
+  return ptr;
+}
+export function releaseBody(ptr: usize): void {
+  host.release(ptr);
+}
 /** start 0 replaces a prefix of `size` bytes; start ≥ length appends (Envoy's rules). */
 export function setRequestBody(start: u32, size: u32, data: ArrayBuffer): Status {
   return host.setBufferBytes(BufferType.HttpRequestBody, start, size, data);

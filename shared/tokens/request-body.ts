@@ -22,11 +22,19 @@ export class RequestInfo {
   includeUsageEnd: i32 = -1;
 }
 
+// One request body is read at a time: its members are read into these, the root's and the
+// stream_options object's apart because the second is read while the first is in use.
+const rootMember = new JsonMember();
+const optionsMember = new JsonMember();
+
 /** Reads the top-level model, stream and stream_options of a JSON body; never traps on bad JSON. */
 export function readRequestBody(body: ArrayBuffer): RequestInfo {
+  return readRequestAt(changetype<usize>(body), body.byteLength);
+}
+
+/** The same over `end` bytes at `ptr` (a body read in place). */
+export function readRequestAt(ptr: usize, end: i32): RequestInfo {
   const info = new RequestInfo();
-  const ptr = changetype<usize>(body);
-  const end = body.byteLength;
   let pos = skipSpace(ptr, end, 0);
   if (pos >= end || load<u8>(ptr + <usize>pos) != 0x7b) return info;
   pos = skipSpace(ptr, end, pos + 1);
@@ -35,7 +43,7 @@ export function readRequestBody(body: ArrayBuffer): RequestInfo {
     info.rootEnd = pos;
     return info;
   }
-  const member = new JsonMember();
+  const member = rootMember;
   pos--;
   while (true) {
     if (!readMember(ptr, end, pos + 1, member)) return info;
@@ -70,7 +78,7 @@ function readStreamOptions(ptr: usize, info: RequestInfo): void {
   if (load<u8>(ptr + <usize>start) != 0x7b) return;
   let pos = skipSpace(ptr, end, start + 1);
   if (load<u8>(ptr + <usize>pos) == 0x7d) return;
-  const member = new JsonMember();
+  const member = optionsMember;
   pos--;
   while (readMember(ptr, end, pos + 1, member)) {
     if (bytesEqual(ptr, member.keyStart, member.keyEnd, "include_usage")) {
@@ -89,29 +97,32 @@ function readStreamOptions(ptr: usize, info: RequestInfo): void {
  * the plugin must see usage to charge, and the client only gains one extra final chunk.
  */
 export function injectStreamUsage(body: ArrayBuffer, info: RequestInfo): ArrayBuffer | null {
+  return injectStreamUsageAt(changetype<usize>(body), body.byteLength, info);
+}
+
+/** The same over `length` bytes at `ptr` (a body read in place); the result is a new buffer. */
+export function injectStreamUsageAt(ptr: usize, length: i32, info: RequestInfo): ArrayBuffer | null {
   if (!info.valid || !info.stream || info.includeUsage) return null;
-  if (info.includeUsageStart >= 0) return splice(body, info.includeUsageStart, info.includeUsageEnd, TRUE_TEXT);
-  const ptr = changetype<usize>(body);
+  if (info.includeUsageStart >= 0) return splice(ptr, length, info.includeUsageStart, info.includeUsageEnd, TRUE_TEXT);
   if (info.optionsStart >= 0) {
     if (load<u8>(ptr + <usize>info.optionsStart) != 0x7b) {
-      return splice(body, info.optionsStart, info.optionsEnd, INSERT_OPTIONS_OBJECT);
+      return splice(ptr, length, info.optionsStart, info.optionsEnd, INSERT_OPTIONS_OBJECT);
     }
     const inner = skipSpace(ptr, info.optionsEnd, info.optionsStart + 1);
     const empty = load<u8>(ptr + <usize>inner) == 0x7d;
     const at = info.optionsStart + 1;
-    return splice(body, at, at, empty ? INSERT_ONLY_OPTION : INSERT_FIRST_OPTION);
+    return splice(ptr, length, at, at, empty ? INSERT_ONLY_OPTION : INSERT_FIRST_OPTION);
   }
-  return splice(body, info.rootEnd, info.rootEnd, INSERT_ROOT_MEMBER);
+  return splice(ptr, length, info.rootEnd, info.rootEnd, INSERT_ROOT_MEMBER);
 }
 
-/** Replaces bytes [start, end) of body with the ASCII text. */
-function splice(body: ArrayBuffer, start: i32, end: i32, text: string): ArrayBuffer {
-  const size = body.byteLength - (end - start) + text.length;
+/** The `length` bytes at `src` with bytes [start, end) replaced by the ASCII text, as a new buffer. */
+function splice(src: usize, length: i32, start: i32, end: i32, text: string): ArrayBuffer {
+  const size = length - (end - start) + text.length;
   const out = new ArrayBuffer(size);
-  const src = changetype<usize>(body);
   const dst = changetype<usize>(out);
   memory.copy(dst, src, <usize>start);
   for (let i = 0; i < text.length; i++) store<u8>(dst + <usize>(start + i), <u8>text.charCodeAt(i));
-  memory.copy(dst + <usize>(start + text.length), src + <usize>end, <usize>(body.byteLength - end));
+  memory.copy(dst + <usize>(start + text.length), src + <usize>end, <usize>(length - end));
   return out;
 }

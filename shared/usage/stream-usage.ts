@@ -4,10 +4,10 @@
  * Call each method from the matching HttpContext callback.
  */
 import {
-  HeaderAction, DataAction, LogLevel, getRequestHeader, setRequestHeader, getResponseHeader, getRequestBody, setRequestBody,
+  HeaderAction, DataAction, LogLevel, getRequestHeader, setRequestHeader, getResponseHeader, borrowRequestBody, borrowedBodySize, releaseBody, setRequestBody,
   BodyReader, readResponseBody, logDebug, logEnabled,
 } from "../index";
-import { UsageReader, TokenUsage, readRequestBody, injectStreamUsage, shouldReadUsage } from "../tokens/index";
+import { UsageReader, TokenUsage, readRequestAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
 import { lowerAscii } from "../text/index";
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
@@ -57,12 +57,13 @@ export class StreamUsage extends BodyReader {
     if (!this.holdingHeaders) return DataAction.Continue;
     if (!endOfStream) return DataAction.StopIterationAndBuffer;
     this.holdingHeaders = false;
-    const body = getRequestBody(0, bodySize);
-    if (body === null) return DataAction.Continue;
-    const info = readRequestBody(body);
+    const body = borrowRequestBody(bodySize);
+    if (body == 0) return DataAction.Continue;
+    const size = <i32>borrowedBodySize;
+    const info = readRequestAt(body, size);
     this.requestModel = info.model;
-    if (!this.inject) return DataAction.Continue;
-    const rewritten = injectStreamUsage(body, info);
+    const rewritten = this.inject ? injectStreamUsageAt(body, size, info) : null;
+    releaseBody(body);
     if (rewritten !== null) {
       setRequestBody(0, bodySize, rewritten);
       setRequestHeader("content-length", rewritten.byteLength.toString());
