@@ -329,8 +329,9 @@ export class WasmVm {
 
   /**
    * A host call as the module sees it: refused while the VM starts unless Envoy allows it there,
-   * and timed into hostMs. One wrapper per arity, without rest arguments, so that the wrapper
-   * itself costs next to nothing of what the bench counts as guest time.
+   * and timed into hostMs, the refusal check included (it is the host's work). One wrapper per
+   * arity, without rest arguments, so that the wrapper itself costs next to nothing of what the
+   * bench counts as guest time.
    */
   private timedHostCall(name: string, fn: Function, params: number): Function {
     const allowedAtStart = RESTRICTED_ALLOWED.has(name);
@@ -343,13 +344,13 @@ export class WasmVm {
     };
     type N = number;
     switch (params) {
-      case 0: return () => { check(); const t = performance.now(); try { return fn(); } finally { done(t); } };
-      case 1: return (a: N) => { check(); const t = performance.now(); try { return fn(a); } finally { done(t); } };
-      case 2: return (a: N, b: N) => { check(); const t = performance.now(); try { return fn(a, b); } finally { done(t); } };
-      case 3: return (a: N, b: N, c: N) => { check(); const t = performance.now(); try { return fn(a, b, c); } finally { done(t); } };
-      case 4: return (a: N, b: N, c: N, d: N) => { check(); const t = performance.now(); try { return fn(a, b, c, d); } finally { done(t); } };
-      case 5: return (a: N, b: N, c: N, d: N, e: N) => { check(); const t = performance.now(); try { return fn(a, b, c, d, e); } finally { done(t); } };
-      default: return (...args: unknown[]) => { check(); const t = performance.now(); try { return fn(...args); } finally { done(t); } };
+      case 0: return () => { const t = performance.now(); check(); try { return fn(); } finally { done(t); } };
+      case 1: return (a: N) => { const t = performance.now(); check(); try { return fn(a); } finally { done(t); } };
+      case 2: return (a: N, b: N) => { const t = performance.now(); check(); try { return fn(a, b); } finally { done(t); } };
+      case 3: return (a: N, b: N, c: N) => { const t = performance.now(); check(); try { return fn(a, b, c); } finally { done(t); } };
+      case 4: return (a: N, b: N, c: N, d: N) => { const t = performance.now(); check(); try { return fn(a, b, c, d); } finally { done(t); } };
+      case 5: return (a: N, b: N, c: N, d: N, e: N) => { const t = performance.now(); check(); try { return fn(a, b, c, d, e); } finally { done(t); } };
+      default: return (...args: unknown[]) => { const t = performance.now(); check(); try { return fn(...args); } finally { done(t); } };
     }
   }
 
