@@ -1,9 +1,9 @@
 /** One stream through ai-quota: the consumer, the admin API, or a quota check before and a charge after. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, Status, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
+  HttpContext, RootContext, HeaderAction, DataAction, Status, RedisStatus, RedisCallback, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
   getRequestBody, incrementMetric, LabelledCounters, logWarn,
 } from "../../shared/index";
-import { RedisClient, RedisReply, RespValue } from "../../shared/redis/index";
+import { RedisClient, RespReader, replyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
@@ -16,26 +16,30 @@ function metricName(route: string, consumer: string, model: string, unused: stri
 }
 const METRICS = new LabelledCounters(metricName);
 
-class CheckAnswer extends RedisReply {
+// The check (GET) and the charge (DECRBY) replies are read in place: a bulk string, an integer.
+class CheckAnswer extends RedisCallback {
   constructor(private stream: QuotaStream) {
     super();
   }
-  onReply(value: RespValue): void {
-    this.stream.onCheck(value);
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
+    this.stream.onCheck(status, reply, size);
   }
 }
 
 /** Runs after the stream has ended, on the root context: only logs and counts. */
-class ChargeAnswer extends RedisReply {
+class ChargeAnswer extends RedisCallback {
   constructor(private stream: QuotaStream) {
     super();
     this.outlivesStream = true;
   }
-  onReply(value: RespValue): void {
-    if (value.isError) {
-      logWarn("ai-quota: charge failed: " + value.text);
-      this.stream.count("charge_failure", "none");
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
+    if (status == RedisStatus.Ok && reply != 0) {
+      const reader = RespReader.at(reply, size);
+      reader.int();
+      if (reader.complete) return;
     }
+    logWarn("ai-quota: charge failed: " + replyFailure(status, reply, size));
+    this.stream.count("charge_failure", "none");
   }
 }
 
@@ -114,13 +118,16 @@ export class QuotaStream extends HttpContext {
     return true;
   }
 
-  onCheck(value: RespValue): void {
+  onCheck(status: RedisStatus, bytes: usize, size: u32): void {
     this.waitingForCheck = false;
-    if (value.isError) {
-      if (!this.storeFailure(value.text)) this.resume();
+    const reader = status == RedisStatus.Ok && bytes != 0 ? RespReader.at(bytes, size) : null;
+    const quota = reader !== null ? reader.bulkInt() : 0;
+    if (reader === null || !reader.complete) {
+      if (!this.storeFailure(replyFailure(status, bytes, size))) this.resume();
       return;
     }
-    if (value.isNull || value.toInteger() <= 0) {
+    // Higress's integer-of: absent, not a number, or at most 0 is no quota.
+    if (quota <= 0) {
       this.denied = true;
       this.count("rejected_no_quota", "none");
       reply(NO_QUOTA);

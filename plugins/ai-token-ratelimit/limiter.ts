@@ -4,7 +4,7 @@ import {
   getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
   logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
-import { RedisClient, RedisScript, RespReader, CommandBuilder, CANNOT_CONNECT, CANNOT_READ } from "../../shared/redis/index";
+import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
 import { Counters, chooseCounters } from "./counters";
@@ -29,25 +29,14 @@ function scriptCommand(client: RedisClient, script: RedisScript, counters: Count
   return command;
 }
 
-/**
- * Why a reply is not the one expected: the network, nothing to read, Redis's error text, or
- * "unexpected reply". Both scripts answer with integers only, so replies are read in place.
- */
-function failureOf(status: RedisStatus, reply: RespReader | null): string {
-  if (status != RedisStatus.Ok) return CANNOT_CONNECT;
-  if (reply === null) return CANNOT_READ;
-  const error = reply.error();
-  return error !== null ? error : "unexpected reply";
-}
-
 class CheckReply extends RedisCallback {
   constructor(private stream: LimitedStream) {
     super();
   }
   onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
-    const reader = status == RedisStatus.Ok && reply != 0 ? RespReader.at(reply, size) : null;
-    if (reader !== null && this.stream.onCheck(reader)) return;
-    this.stream.onCheckFailed(failureOf(status, reader === null ? null : RespReader.at(reply, size)));
+    // Both scripts answer with integers only, so replies are read in place.
+    if (status == RedisStatus.Ok && reply != 0 && this.stream.onCheck(RespReader.at(reply, size))) return;
+    this.stream.onCheckFailed(replyFailure(status, reply, size));
   }
 }
 
@@ -64,7 +53,7 @@ class ChargeReply extends RedisCallback {
       reader.int();
       if (reader.complete) return;
     }
-    logWarn("ai-token-ratelimit: charge failed: " + failureOf(status, reply == 0 ? null : RespReader.at(reply, size)));
+    logWarn("ai-token-ratelimit: charge failed: " + replyFailure(status, reply, size));
     this.stream.count("token_ratelimit_charge_failure", "none", 1);
   }
 }

@@ -5,7 +5,7 @@
 import { Status, RedisStatus } from "../abi/enums";
 import { RedisCallback, redisInit, redisCall, logWarn } from "../index";
 import { RedisConfig } from "./config";
-import { RespValue, RespKind, decodeReplyAt, CommandBuilder } from "./resp";
+import { RespValue, RespKind, RespReader, decodeReplyAt, CommandBuilder } from "./resp";
 
 /** Higress's text for a network error or timeout. */
 export const CANNOT_CONNECT = "cannot connect to redis cluster";
@@ -23,6 +23,17 @@ export abstract class RedisReply extends RedisCallback {
     const value = reply == 0 ? RespValue.error(CANNOT_READ) : decodeReplyAt(reply, size);
     this.onReply(value.kind == RespKind.Invalid ? RespValue.error(CANNOT_READ) : value);
   }
+}
+
+/**
+ * Why a reply read in place (with RespReader) is not the answer expected: Higress's texts for a
+ * network error or nothing to read, else Redis's own error text, else CANNOT_READ.
+ */
+export function replyFailure(status: RedisStatus, reply: usize, size: u32): string {
+  if (status != RedisStatus.Ok) return CANNOT_CONNECT;
+  if (reply == 0) return CANNOT_READ;
+  const error = RespReader.at(reply, size).error();
+  return error !== null ? error : CANNOT_READ;
 }
 
 /** A Lua script encoded once, not on every request. */
@@ -56,7 +67,7 @@ export class RedisClient {
   }
 
   /** Sends one command; Ok means `reply` will run exactly once (unless the stream is gone). */
-  command(args: Array<string>, reply: RedisReply): Status {
+  command(args: Array<string>, reply: RedisCallback): Status {
     const builder = CommandBuilder.start(args.length);
     for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));
     return this.send(builder, reply);
@@ -68,28 +79,28 @@ export class RedisClient {
     return redisCall(this.config.clusterBytes, command.pointer, command.size, reply);
   }
 
-  get(key: string, reply: RedisReply): Status {
+  get(key: string, reply: RedisCallback): Status {
     return this.send(CommandBuilder.start(2).arg("get").arg(key), reply);
   }
 
-  set(key: string, value: string, reply: RedisReply): Status {
+  set(key: string, value: string, reply: RedisCallback): Status {
     return this.send(CommandBuilder.start(3).arg("set").arg(key).arg(value), reply);
   }
 
-  incrBy(key: string, delta: i64, reply: RedisReply): Status {
+  incrBy(key: string, delta: i64, reply: RedisCallback): Status {
     return this.send(CommandBuilder.start(3).arg("incrby").arg(key).int(delta), reply);
   }
 
-  decrBy(key: string, delta: i64, reply: RedisReply): Status {
+  decrBy(key: string, delta: i64, reply: RedisCallback): Status {
     return this.send(CommandBuilder.start(3).arg("decrby").arg(key).int(delta), reply);
   }
 
-  expire(key: string, seconds: i64, reply: RedisReply): Status {
+  expire(key: string, seconds: i64, reply: RedisCallback): Status {
     return this.send(CommandBuilder.start(3).arg("expire").arg(key).int(seconds), reply);
   }
 
   /** `eval <script> <numkeys> <keys…> <args…>`: the way to do several steps atomically. */
-  eval(script: RedisScript, keys: Array<string>, args: Array<string>, reply: RedisReply): Status {
+  eval(script: RedisScript, keys: Array<string>, args: Array<string>, reply: RedisCallback): Status {
     const builder = this.evalCommand(script, keys.length, keys.length + args.length);
     for (let i = 0; i < keys.length; i++) builder.arg(unchecked(keys[i]));
     for (let i = 0; i < args.length; i++) builder.arg(unchecked(args[i]));

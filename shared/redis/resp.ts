@@ -265,6 +265,7 @@ export class RespReader {
     this.len = len;
     this.pos = 0;
     this.ok = true;
+    this.wasNull = false;
     return this;
   }
 
@@ -278,6 +279,35 @@ export class RespReader {
   int(): i64 {
     return this.header(0x3a);
   }
+
+  /**
+   * A bulk string `$n` read as Higress's integer-of: a base-10 int64, or 0 for any other text, and
+   * 0 with `wasNull` for a null `$-1`. Clears ok when the next value is not a bulk string.
+   */
+  bulkInt(): i64 {
+    this.wasNull = false;
+    const n = this.header(0x24);
+    if (!this.ok) return 0;
+    if (n == -1) {
+      this.wasNull = true;
+      return 0;
+    }
+    if (n < 0 || n > <i64>(this.len - this.pos - 2)) {
+      this.ok = false;
+      return 0;
+    }
+    const size = <i32>n;
+    const at = this.ptr + <usize>this.pos;
+    if (load<u16>(at + <usize>size) != 0x0a0d) {
+      this.ok = false;
+      return 0;
+    }
+    this.pos += size + 2;
+    const value = readInt64(at, size, false);
+    return intValid ? value : 0;
+  }
+  /** Whether the last bulkInt read a null. */
+  wasNull: bool = false;
 
   /** The text of an error reply `-…`; null when the next value is anything else. */
   error(): string | null {

@@ -153,6 +153,17 @@ test("Redis down: 503 naming the quota store, never a hang (Q3)", async () => {
   }
 });
 
+test("a quota that is not a number is no quota (403); a quota key Redis cannot GET is a store failure (503)", async () => {
+  await redis.client.set("chat_quota:aliyun-user2", "plenty");
+  const text = await chat(USER2);
+  assert.deepEqual([text.status, text.body], [403, "Request denied by ai quota check, No quota left"]);
+  await redis.client.command("DEL", "chat_quota:aliyun-user2");
+  await redis.client.command("HSET", "chat_quota:aliyun-user2", "quota", "100");
+  const hash = await chat(USER2);
+  assert.deepEqual([hash.status, hash.body], [503, "Request denied by ai quota check. The quota store is unavailable."]);
+  assert.equal(await redis.client.command("TYPE", "chat_quota:aliyun-user2"), "hash", "never written");
+});
+
 test("50 concurrent chats of one consumer: the final quota is the start minus the charged usage", async () => {
   // A separate gateway without the rate limit, so every chat is charged.
   const solo = await quotaGateway(upstream.url);

@@ -112,6 +112,35 @@ describe("RESP in-place reader", () => {
   });
 });
 
+/** bulkInt over a whole reply: "value", "null", or "" when the reply is not exactly one bulk string. */
+function bulkOf(text: string): string {
+  const buffer = bytes(text);
+  const reader = readerOf(buffer);
+  const value = reader.bulkInt();
+  if (!reader.complete) return "";
+  return reader.wasNull ? "null" : value.toString();
+}
+
+describe("RESP in-place bulk integers", () => {
+  it("reads a quota as Higress's integer-of: digits, null, and 0 for any other text", () => {
+    expect(bulkOf("$13\r\n1000000000000\r\n")).toBe("1000000000000");
+    expect(bulkOf("$2\r\n-5\r\n")).toBe("-5");
+    expect(bulkOf("$-1\r\n")).toBe("null");
+    expect(bulkOf("$3\r\nabc\r\n")).toBe("0");
+    expect(bulkOf("$0\r\n\r\n")).toBe("0");
+    expect(bulkOf("$20\r\n99999999999999999999\r\n")).toBe("0");
+  });
+
+  it("gives up on another type, a wrong length or a cut-off reply", () => {
+    const good = "$3\r\n100\r\n";
+    for (let cut = 0; cut < good.length; cut++) expect(bulkOf(good.slice(0, cut))).toBe("");
+    expect(bulkOf("$4\r\n100\r\n")).toBe("");
+    expect(bulkOf("$2\r\n100\r\n")).toBe("");
+    expect(bulkOf(":100\r\n")).toBe("");
+    expect(bulkOf("-WRONGTYPE no\r\n")).toBe("");
+  });
+});
+
 describe("parseInt64", () => {
   it("parses Go's way: sign, leading zeros; no spaces, fractions or overflow", () => {
     expect(parseInt64("+5").value).toBe(5);
