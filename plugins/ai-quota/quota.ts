@@ -3,7 +3,7 @@ import {
   HttpContext, RootContext, HeaderAction, DataAction, Status, RedisStatus, RedisCallback, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
   getRequestBody, incrementMetric, LabelledCounters, logWarn,
 } from "../../shared/index";
-import { RedisClient, RespReader, replyFailure } from "../../shared/redis/index";
+import { RedisClient, RespReader, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
@@ -33,12 +33,9 @@ class ChargeAnswer extends RedisCallback {
     this.outlivesStream = true;
   }
   onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
-    if (status == RedisStatus.Ok && reply != 0) {
-      const reader = RespReader.at(reply, size);
-      reader.int();
-      if (reader.complete) return;
-    }
-    logWarn("ai-quota: charge failed: " + replyFailure(status, reply, size));
+    const failure = integerReplyFailure(status, reply, size);
+    if (failure === null) return;
+    logWarn("ai-quota: charge failed: " + failure);
     this.stream.count("charge_failure", "none");
   }
 }

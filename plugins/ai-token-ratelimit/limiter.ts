@@ -4,7 +4,7 @@ import {
   getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
   logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
-import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure } from "../../shared/redis/index";
+import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { RateLimitConfig } from "./config";
 import { Counters, chooseCounters } from "./counters";
@@ -47,13 +47,10 @@ class ChargeReply extends RedisCallback {
     this.outlivesStream = true;
   }
   onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
-    if (status == RedisStatus.Ok && reply != 0) {
-      // The number of counters charged.
-      const reader = RespReader.at(reply, size);
-      reader.int();
-      if (reader.complete) return;
-    }
-    logWarn("ai-token-ratelimit: charge failed: " + replyFailure(status, reply, size));
+    // The script answers the number of counters charged.
+    const failure = integerReplyFailure(status, reply, size);
+    if (failure === null) return;
+    logWarn("ai-token-ratelimit: charge failed: " + failure);
     this.stream.count("token_ratelimit_charge_failure", "none", 1);
   }
 }

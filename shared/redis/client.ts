@@ -36,6 +36,16 @@ export function replyFailure(status: RedisStatus, reply: usize, size: u32): stri
   return error !== null ? error : CANNOT_READ;
 }
 
+/** Null when the reply is one integer (what INCRBY, DECRBY and a counting script answer), else why not. */
+export function integerReplyFailure(status: RedisStatus, reply: usize, size: u32): string | null {
+  if (status == RedisStatus.Ok && reply != 0) {
+    const reader = RespReader.at(reply, size);
+    reader.int();
+    if (reader.complete) return null;
+  }
+  return replyFailure(status, reply, size);
+}
+
 /** A Lua script encoded once, not on every request. */
 export class RedisScript {
   constructor(readonly bytes: ArrayBuffer) {}
