@@ -35,9 +35,6 @@ function isSpace(c: u32): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
-function zero(bytes: StaticArray<u8>): void {
-  memory.fill(changetype<usize>(bytes), 0, <usize>bytes.length);
-}
 
 /** Reads documents (the root value, or each element of a root array) and keeps the last usage Higress would keep. */
 export class JsonUsageStream {
@@ -91,15 +88,9 @@ export class JsonUsageStream {
     this.skipDepth = 0;
     this.skipInString = false;
     this.skipEscape = false;
-    // Buffers as the constructor leaves them: all zero.
-    zero(this.kinds);
-    zero(this.containerKeys);
-    zero(this.keyBuffer);
-    zero(this.docPriorities);
-    zero(this.docModel);
-    zero(this.capture);
-    zero(this.model);
-    memory.fill(changetype<usize>(this.docValues), 0, <usize>FIELD_COUNT << 3);
+    // The buffers keep their bytes: every byte read is written first in the new stream (a
+    // container's kind and key when it opens, a document's fields when it begins, names up to
+    // their lengths), so clearing them would only touch memory.
     this.docModelLength = 0;
     this.captureLength = 0;
     this.rootDepth = 0;
