@@ -39,6 +39,15 @@ test("trailers come after a non-eos last chunk (item 6)", async () => {
   assert.deepEqual(s.upstream.trailers, [["x-t", "1"]]);
 });
 
+test("a plugin that buffered the body gets the trailers with the whole body readable, and Continue sends both on", async () => {
+  const host = await probe();
+  const s = host.newStream().sendRequestHeaders(GET("/", [["x-test-operation", "buffer-body"]]), false).sendRequestBody("ab").sendRequestBody("cd");
+  assert.equal(s.upstream.chunks.length, 0, "the body is held while it buffers");
+  s.sendRequestTrailers([["x-t", "1"]]);
+  assert.equal(Buffer.concat(s.upstream.chunks).toString(), "trailers-saw:abcd");
+  assert.deepEqual(s.upstream.trailers, [["x-t", "1"]]);
+});
+
 test("end order is on_log, on_done, on_delete; in on_log headers are readable and writes give 2 (item 7)", async () => {
   const host = await probe();
   const from = host.chain.vms[0].trace.length;

@@ -21,6 +21,8 @@ class Hold {
   /** True when the filter already saw `data` (it asked to buffer); false when Envoy held it unseen. */
   dataSeen = false;
   trailers: Frame | null = null;
+  /** Whether this filter already saw the held trailers (it answered StopIteration). */
+  trailersSeen = false;
 }
 
 type Direction = "decode" | "encode";
@@ -125,16 +127,34 @@ export class FilterManager implements FilterChainStream, FilterCallbacks {
       this.deliverData(direction, step, frame.data, frame.eos);
       return;
     }
-    if (hold.state === "stopAll" || hold.data !== null) {
+    // Held unseen (StopAll, or data Envoy kept from this filter): the trailers wait with it. A filter
+    // that buffered the body it saw (StopIterationAndBuffer) gets the trailers, with that body
+    // readable and writable, as Envoy does; Continue then sends headers, body and trailers on.
+    if (hold.state === "stopAll" || (hold.data !== null && !hold.dataSeen)) {
       hold.trailers = frame;
       return;
     }
-    const ok = direction === "decode" ? filter.decodeTrailers(frame.trailers) : filter.encodeTrailers(frame.trailers);
-    if (!ok) hold.trailers = frame;
+    let ok: boolean;
+    if (direction === "decode") {
+      const answer = filter.decodeTrailers(frame.trailers, hold.data);
+      ok = answer.ok;
+      if (hold.data !== null && answer.body !== null) hold.data = answer.body;
+    } else {
+      ok = filter.encodeTrailers(frame.trailers);
+    }
+    if (!ok) {
+      hold.trailers = frame;
+      hold.trailersSeen = true;
+    }
     filter.vm.drain();
     if (this.stopped(direction)) return;
     if (ok) {
       this.release(direction, step);
+      if (hold.data !== null) {
+        const data = hold.data;
+        hold.data = null;
+        this.push(direction, step + 1, { kind: "data", data, eos: false });
+      }
       this.push(direction, step + 1, frame);
     }
   }
@@ -190,8 +210,11 @@ export class FilterManager implements FilterChainStream, FilterCallbacks {
     const hold = this.holds[direction][step];
     if (hold.trailers && hold.data === null) {
       const trailers = hold.trailers;
+      const seen = hold.trailersSeen;
       hold.trailers = null;
-      this.push(direction, step, trailers);
+      hold.trailersSeen = false;
+      // Trailers this filter already answered go on to the next one.
+      this.push(direction, seen ? step + 1 : step, trailers);
     }
   }
 

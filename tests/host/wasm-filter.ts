@@ -66,11 +66,15 @@ export class WasmFilter implements StreamAccess {
     return this.bodyCallback(0, "proxy_on_request_body", data, endStream);
   }
 
-  decodeTrailers(trailers: HeaderList): boolean {
+  /** `buffered` is the body this filter had Envoy buffer: readable and writable during the call. */
+  decodeTrailers(trailers: HeaderList, buffered: Uint8Array | null = null): { ok: boolean; body: Uint8Array | null } {
     this.requestTrailersLive = true;
+    this.liveBody = buffered === null ? null : { type: 0, data: buffered };
     const result = this.callback("proxy_on_request_trailers", [trailers.length]);
+    const body = this.liveBody === null ? null : this.liveBody.data;
+    this.liveBody = null;
     this.requestTrailersLive = false;
-    return result === 0;
+    return { ok: result === 0, body };
   }
 
   encodeHeaders(headers: HeaderList, endStream: boolean): HeadersStatus {

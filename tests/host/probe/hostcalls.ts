@@ -6,9 +6,9 @@
 export * from "../../../shared/abi/exports";
 export * from "../../../shared/abi/exports-log";
 import {
-  RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, Status, RedisStatus, MetricType,
+  RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, MetricType,
   Header, getRequestHeader, getRequestHeaders, setRequestHeader, addRequestHeader, removeRequestHeader,
-  getRequestBody, setRequestBody, getResponseBody, setResponseBody, setResponseHeader,
+  getRequestBody, requestBodySize, setRequestBody, getResponseBody, setResponseBody, setResponseHeader,
   sendLocalResponse, continueRequest, getPropertyString, getProperty, setProperty, PropertyPath,
   logInfo, logWarn, defineMetric, incrementMetric, recordMetric, getMetric, counter,
   RedisCallback, redisInit, redisCall,
@@ -94,6 +94,15 @@ class RedisReply extends RedisCallback {
 class ProbeStream extends HttpContext {
   operation: string = "";
   log: string = "";
+
+  onRequestTrailers(trailerCount: u32): TrailersAction {
+    // What Envoy buffered for this plugin is readable and writable with the trailers.
+    if (this.operation == "buffer-body") {
+      const body = getRequestBody(0, requestBodySize());
+      setRequestBody(0, 0xffffffff, text("trailers-saw:" + (body === null ? "" : String.UTF8.decode(body))));
+    }
+    return TrailersAction.Continue;
+  }
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
     const op = getRequestHeader("x-test-operation");
