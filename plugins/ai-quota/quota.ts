@@ -1,7 +1,7 @@
 /** One stream through ai-quota: the consumer, the admin API, or a quota check before and a charge after. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, Status, RedisStatus, RedisCallback, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
-  getRequestBody, incrementMetric, LabelledCounters, logWarn,
+  HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
+  getRequestBody, requestBodySize, incrementMetric, LabelledCounters, logWarn,
 } from "../../shared/index";
 import { RedisClient, RespReader, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
@@ -138,11 +138,19 @@ export class QuotaStream extends HttpContext {
     continueRequest();
   }
 
+  private get writesQuota(): bool {
+    return this.mode == Mode.AdminRefresh || this.mode == Mode.AdminDelta;
+  }
+
+  /** The admin form, whole at last: answered from Redis, never forwarded. */
+  private answerAdmin(bodySize: u32): void {
+    const body = getRequestBody(0, bodySize);
+    writeQuota(this.config!, this.client!, body === null ? "" : String.UTF8.decode(body), this.mode == Mode.AdminRefresh);
+  }
+
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
-    if (this.mode == Mode.AdminRefresh || this.mode == Mode.AdminDelta) {
-      if (this.denied || !endOfStream) return DataAction.StopIterationAndBuffer;
-      const body = getRequestBody(0, bodySize);
-      writeQuota(this.config!, this.client!, body === null ? "" : String.UTF8.decode(body), this.mode == Mode.AdminRefresh);
+    if (this.writesQuota) {
+      if (!this.denied && endOfStream) this.answerAdmin(bodySize);
       return DataAction.StopIterationAndBuffer;
     }
     const usage = this.usage;
@@ -150,6 +158,17 @@ export class QuotaStream extends HttpContext {
     const action = usage.onRequestBody(bodySize, endOfStream);
     if (this.waitingForCheck || this.denied) return DataAction.StopIterationAndBuffer;
     return action;
+  }
+
+  /** Trailers end a request whose last body chunk did not. */
+  onRequestTrailers(trailerCount: u32): TrailersAction {
+    if (this.writesQuota) {
+      if (!this.denied) this.answerAdmin(requestBodySize());
+      return TrailersAction.StopIteration;
+    }
+    if (this.usage !== null) this.usage!.onRequestTrailers();
+    // Continue would send the request on: not before the check has let it through.
+    return this.waitingForCheck || this.denied ? TrailersAction.StopIteration : TrailersAction.Continue;
   }
 
   onResponseHeaders(headerCount: u32, endOfStream: bool): HeaderAction {

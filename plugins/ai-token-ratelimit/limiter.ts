@@ -1,6 +1,6 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, Status, RedisStatus, RedisCallback, Header, sendLocalResponse, continueRequest,
+  HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, Header, sendLocalResponse, continueRequest,
   getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
   logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
@@ -192,6 +192,12 @@ export class LimitedStream extends HttpContext {
     // Until the check answers, Continue would let the request through: keep buffering instead.
     if (this.waitingForCheck || this.rejected) return DataAction.StopIterationAndBuffer;
     return action;
+  }
+
+  onRequestTrailers(trailerCount: u32): TrailersAction {
+    if (this.usage !== null) this.usage!.onRequestTrailers();
+    // Continue would send the request on: not before the check has let it through.
+    return this.waitingForCheck || this.rejected ? TrailersAction.StopIteration : TrailersAction.Continue;
   }
 
   onResponseHeaders(headerCount: u32, endOfStream: bool): HeaderAction {

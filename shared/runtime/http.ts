@@ -76,6 +76,11 @@ export function borrowRequestBody(length: u32): usize {
 export function releaseBody(ptr: usize): void {
   host.release(ptr);
 }
+/** Bytes of request body Envoy holds for this plugin (in a trailers callback: all it buffered); 0 when none. */
+export function requestBodySize(): u32 {
+  const size = host.getBufferSize(BufferType.HttpRequestBody);
+  return size < 0 ? 0 : <u32>size;
+}
 /** start 0 replaces a prefix of `size` bytes; start ≥ length appends (Envoy's rules). */
 export function setRequestBody(start: u32, size: u32, data: ArrayBuffer): Status {
   return host.setBufferBytes(BufferType.HttpRequestBody, start, size, data);

@@ -4,7 +4,7 @@
  * Call each method from the matching HttpContext callback.
  */
 import {
-  HeaderAction, DataAction, LogLevel, getRequestHeader, setRequestHeader, getResponseHeader, borrowRequestBody, borrowedBodySize, releaseBody, setRequestBody,
+  HeaderAction, DataAction, LogLevel, getRequestHeader, setRequestHeader, getResponseHeader, borrowRequestBody, borrowedBodySize, releaseBody, requestBodySize, setRequestBody,
   BodyReader, readResponseBody, logDebug, logEnabled,
 } from "../index";
 import { UsageReader, TokenUsage, readRequestAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
@@ -56,9 +56,19 @@ export class StreamUsage extends BodyReader {
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
     if (!this.holdingHeaders) return DataAction.Continue;
     if (!endOfStream) return DataAction.StopIterationAndBuffer;
+    this.readWholeBody(bodySize);
+    return DataAction.Continue;
+  }
+
+  /** From onRequestTrailers: they end a request whose last body chunk did not, so the buffered body is whole. */
+  onRequestTrailers(): void {
+    if (this.holdingHeaders) this.readWholeBody(requestBodySize());
+  }
+
+  private readWholeBody(bodySize: u32): void {
     this.holdingHeaders = false;
     const body = borrowRequestBody(bodySize);
-    if (body == 0) return DataAction.Continue;
+    if (body == 0) return;
     const size = <i32>borrowedBodySize;
     const info = readRequestAt(body, size);
     this.requestModel = info.model;
@@ -69,7 +79,6 @@ export class StreamUsage extends BodyReader {
       setRequestHeader("content-length", rewritten.byteLength.toString());
       if (logEnabled(LogLevel.Debug)) logDebug("added stream_options.include_usage to a streaming request");
     }
-    return DataAction.Continue;
   }
 
   /** From onResponseHeaders: compressed or binary bodies are skipped, as Higress does. */

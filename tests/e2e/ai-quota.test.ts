@@ -253,3 +253,34 @@ test("each metric name is defined once, and past 4096 names new consumers are co
     await bridge.close();
   }
 });
+
+test("a request that ends with trailers waits for the check: then it goes on whole, or gets 403; an admin refresh ending with trailers is answered", async () => {
+  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
+  try {
+    const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge });
+    const send = (consumer: string, path: string, body: string, type = "application/json") => {
+      const s = host.newStream().sendRequestHeaders(GET(path, [["x-mse-consumer", consumer], ["content-type", type]]), false);
+      return s.sendRequestBody(body, false).sendRequestTrailers([["x-checksum", "1"]]);
+    };
+    await redis.client.set("chat_quota:aliyun-user1", 100);
+    const streamed = JSON.stringify({ model: "qwen-max", stream: true, messages: MESSAGES });
+    const allowed = send("aliyun-user1", "/v1/chat/completions", streamed);
+    assert.equal(allowed.upstream.headers, null, "held while the check is out");
+    await waitFor(() => allowed.upstream.ended);
+    assert.equal(JSON.parse(Buffer.concat(allowed.upstream.chunks).toString()).stream_options?.include_usage, true, "include_usage added from the buffered body");
+    assert.deepEqual(allowed.upstream.trailers, [["x-checksum", "1"]]);
+
+    const denied = send("aliyun-user2", "/v1/chat/completions", streamed);
+    await waitFor(() => denied.downstream.ended);
+    assert.equal(denied.downstream.headers?.find(([k]) => k === ":status")?.[1], "403");
+    assert.equal(denied.upstream.headers, null, "nothing reached the upstream");
+
+    const refresh = send("aliyun-admin", "/v1/chat/completions/quota/refresh", "consumer=aliyun-user2&quota=7", "application/x-www-form-urlencoded");
+    await waitFor(() => refresh.downstream.ended);
+    assert.equal(refresh.downstream.headers?.find(([k]) => k === ":status")?.[1], "200");
+    assert.equal(await redis.client.get("chat_quota:aliyun-user2"), "7");
+    assert.equal(host.chain.failed(), false);
+  } finally {
+    await bridge.close();
+  }
+});

@@ -263,3 +263,30 @@ test("a charge Redis refuses after the response ended is logged and counted as t
   assert.ok(g.logs().some((l) => l.message.startsWith("ai-token-ratelimit: charge failed: ") && l.message.includes("not an integer")), "Redis's own error text");
   assert.equal(await redis.client.get("higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:" + USER1), "not-a-number");
 });
+
+test("a request that ends with trailers waits for the check: then it goes on whole, or gets 429", async () => {
+  const { createHost, GET } = await import("../host/direct.ts");
+  const { RedisBridge } = await import("../host/redis-bridge.ts");
+  const bridge = new RedisBridge({ [REDIS_CLUSTER]: { host: "127.0.0.1", port: redis.port } });
+  try {
+    const host = await createHost({ wasm: pluginWasm("ai-token-ratelimit"), config: WALKTHROUGH, redis: bridge });
+    const send = (key: string) =>
+      host.newStream()
+        .sendRequestHeaders(GET("/v1/chat/completions", [["x-api-key", key], ["content-type", "application/json"]]), false)
+        .sendRequestBody(JSON.stringify({ model: "qwen-max", stream: true, messages: MESSAGES }), false)
+        .sendRequestTrailers([["x-checksum", "1"]]);
+    const allowed = send("fresh");
+    assert.equal(allowed.upstream.headers, null, "held while the check is out");
+    await waitFor(() => allowed.upstream.ended);
+    assert.equal(JSON.parse(Buffer.concat(allowed.upstream.chunks).toString()).stream_options?.include_usage, true);
+    assert.deepEqual(allowed.upstream.trailers, [["x-checksum", "1"]]);
+
+    await redis.client.set(keyOf("spent"), 6);
+    const denied = send("spent");
+    await waitFor(() => denied.downstream.ended);
+    assert.equal(denied.downstream.headers?.find(([k]) => k === ":status")?.[1], "429");
+    assert.equal(denied.upstream.headers, null, "nothing reached the upstream");
+  } finally {
+    await bridge.close();
+  }
+});
