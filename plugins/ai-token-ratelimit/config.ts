@@ -4,7 +4,7 @@
  */
 import { ConfigObject, JsonKind } from "../../shared/json/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
-import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
+import { RedisConfig, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
 import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
 import { lowerAscii } from "../../shared/text/index";
@@ -39,7 +39,16 @@ export const KEY_PREFIX = "higress-token-ratelimit:";
 export class Limit {
   /** e.g. `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:`; set by nameKeys. */
   keyPrefix: string = "";
+  /** The key prefix as UTF-8, and the threshold and window as RESP arguments: both scripts send them. */
+  keyBytes: ArrayBuffer = new ArrayBuffer(0);
+  scriptArgs: ArrayBuffer = new ArrayBuffer(0);
   constructor(public windowSeconds: i64, public threshold: i64) {}
+
+  setKeyPrefix(prefix: string): void {
+    this.keyPrefix = prefix;
+    this.keyBytes = String.UTF8.encode(prefix);
+    this.scriptArgs = CommandBuilder.fragment().int(this.threshold).int(this.windowSeconds).build();
+  }
 }
 
 /** One `limit_keys` entry. */
@@ -270,7 +279,7 @@ function nameKeys(config: RateLimitConfig): void {
   const base = KEY_PREFIX + config.ruleName + ":";
   const global = config.global;
   if (global !== null) {
-    for (let i = 0; i < global.length; i++) global[i].keyPrefix = base + "global_threshold:" + global[i].windowSeconds.toString();
+    for (let i = 0; i < global.length; i++) global[i].setKeyPrefix(base + "global_threshold:" + global[i].windowSeconds.toString());
     return;
   }
   for (let i = 0; i < config.items.length; i++) {
@@ -278,7 +287,7 @@ function nameKeys(config: RateLimitConfig): void {
     for (let k = 0; k < item.keys.length; k++) {
       const limits = item.keys[k].limits;
       for (let l = 0; l < limits.length; l++) {
-        limits[l].keyPrefix = base + item.limitType + ":" + limits[l].windowSeconds.toString() + ":" + item.ruleKey + ":";
+        limits[l].setKeyPrefix(base + item.limitType + ":" + limits[l].windowSeconds.toString() + ":" + item.ruleKey + ":");
       }
     }
   }

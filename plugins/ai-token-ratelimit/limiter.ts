@@ -24,8 +24,8 @@ const METRICS = new LabelledCounters(metricName);
 function scriptCommand(client: RedisClient, script: RedisScript, counters: Counters, extra: i32): CommandBuilder {
   const limits = counters.limits;
   const command = client.evalCommand(script, limits.length, 3 * limits.length + extra);
-  for (let i = 0; i < limits.length; i++) command.joined(limits[i].keyPrefix, counters.value);
-  for (let i = 0; i < limits.length; i++) command.int(limits[i].threshold).int(limits[i].windowSeconds);
+  for (let i = 0; i < limits.length; i++) command.joined(limits[i].keyBytes, counters.value);
+  for (let i = 0; i < limits.length; i++) command.encoded(limits[i].scriptArgs);
   return command;
 }
 

@@ -17,6 +17,13 @@ export class CommandBuilder {
     this.line(0x2a, count);
   }
 
+  /** The shared builder, emptied, for arguments to encode once and append to commands later with `encoded`. */
+  static fragment(): CommandBuilder {
+    const builder = SHARED_BUILDER;
+    builder.length = 0;
+    return builder;
+  }
+
   /** The one shared builder, started afresh on a command of `count` arguments: nothing allocated. */
   static start(count: i32): CommandBuilder {
     const builder = SHARED_BUILDER;
@@ -38,14 +45,23 @@ export class CommandBuilder {
     return this.trailer(size);
   }
 
-  /** Two strings as one argument (a key prefix and a value) without joining them first. */
-  joined(first: string, second: string): CommandBuilder {
-    const a = String.UTF8.byteLength(first);
+  /** Encoded bytes and a string as one argument (a key prefix and a value) without joining them first. */
+  joined(first: ArrayBuffer, second: string): CommandBuilder {
+    const a = first.byteLength;
     const b = String.UTF8.byteLength(second);
     const at = this.header(a + b);
-    String.UTF8.encodeUnsafe(changetype<usize>(first), first.length, at);
+    memory.copy(at, changetype<usize>(first), <usize>a);
     String.UTF8.encodeUnsafe(changetype<usize>(second), second.length, at + <usize>a);
     return this.trailer(a + b);
+  }
+
+  /** Arguments encoded beforehand (by `fragment()…build()`), appended as they are. */
+  encoded(args: ArrayBuffer): CommandBuilder {
+    const size = args.byteLength;
+    this.reserve(size);
+    memory.copy(changetype<usize>(scratch) + <usize>this.length, changetype<usize>(args), <usize>size);
+    this.length += size;
+    return this;
   }
 
   int(value: i64): CommandBuilder {

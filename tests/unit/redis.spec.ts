@@ -19,7 +19,7 @@ describe("RESP encoder", () => {
   });
 
   it("writes integers to the int64 bounds, joined arguments and pre-encoded bytes", () => {
-    const command = new CommandBuilder(5).int(0).int(-42).int(i64.MIN_VALUE).joined("key:", "zü").bytes(bytes("ab"));
+    const command = new CommandBuilder(5).int(0).int(-42).int(i64.MIN_VALUE).joined(bytes("key:"), "zü").bytes(bytes("ab"));
     expect(String.UTF8.decode(command.build())).toBe("*5\r\n$1\r\n0\r\n$3\r\n-42\r\n$20\r\n-9223372036854775808\r\n$7\r\nkey:zü\r\n$2\r\nab\r\n");
     expect(new CommandBuilder(1).int(i64.MAX_VALUE).size).toBe(4 + 5 + 19 + 2);
   });
@@ -29,6 +29,13 @@ describe("RESP encoder", () => {
     const big = String.UTF8.decode(new CommandBuilder(2).arg("set").arg(long).build());
     expect(big).toBe("*2\r\n$3\r\nset\r\n$5000\r\n" + long + "\r\n");
     expect(String.UTF8.decode(new CommandBuilder(1).arg("ping").build())).toBe("*1\r\n$4\r\nping\r\n");
+  });
+
+  it("appends arguments encoded beforehand as they are, in a command started later", () => {
+    const args = CommandBuilder.fragment().int(1000000000000).int(60).build();
+    expect(String.UTF8.decode(args)).toBe("$13\r\n1000000000000\r\n$2\r\n60\r\n");
+    const command = CommandBuilder.start(4).arg("eval").joined(bytes("k:"), "v").encoded(args);
+    expect(String.UTF8.decode(command.build())).toBe("*4\r\n$4\r\neval\r\n$3\r\nk:v\r\n$13\r\n1000000000000\r\n$2\r\n60\r\n");
   });
 });
 
