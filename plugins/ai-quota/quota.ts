@@ -90,10 +90,11 @@ export class QuotaStream extends HttpContext {
     }
     const usage = new StreamUsage(config.injectStreamUsage);
     this.usage = usage;
-    usage.onRequestHeaders(endOfStream);
+    const usageAction = usage.onRequestHeaders(endOfStream);
     if (client.get(config.keyOf(consumer), new CheckAnswer(this)) != Status.Ok) {
       // G4: decided now, never left waiting.
-      return this.storeFailure("cannot dispatch the check") ? HeaderAction.StopIteration : HeaderAction.Continue;
+      // Let through (failure_mode_deny false), the headers still wait for a JSON body to be whole.
+      return this.storeFailure("cannot dispatch the check") ? HeaderAction.StopIteration : usageAction;
     }
     this.waitingForCheck = true;
     return HeaderAction.StopIteration;
@@ -142,6 +143,11 @@ export class QuotaStream extends HttpContext {
     return this.mode == Mode.AdminRefresh || this.mode == Mode.AdminDelta;
   }
 
+  /** An admin request is answered here and never forwarded, whatever body or trailers it has. */
+  private get isAdmin(): bool {
+    return this.mode == Mode.AdminQuery || this.writesQuota;
+  }
+
   /** The admin form, whole at last: answered from Redis, never forwarded. */
   private answerAdmin(bodySize: u32): void {
     const body = getRequestBody(0, bodySize);
@@ -149,8 +155,8 @@ export class QuotaStream extends HttpContext {
   }
 
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
-    if (this.writesQuota) {
-      if (!this.denied && endOfStream) this.answerAdmin(bodySize);
+    if (this.isAdmin) {
+      if (this.writesQuota && !this.denied && endOfStream) this.answerAdmin(bodySize);
       return DataAction.StopIterationAndBuffer;
     }
     const usage = this.usage;
@@ -162,8 +168,8 @@ export class QuotaStream extends HttpContext {
 
   /** Trailers end a request whose last body chunk did not. */
   onRequestTrailers(trailerCount: u32): TrailersAction {
-    if (this.writesQuota) {
-      if (!this.denied) this.answerAdmin(requestBodySize());
+    if (this.isAdmin) {
+      if (this.writesQuota && !this.denied) this.answerAdmin(requestBodySize());
       return TrailersAction.StopIteration;
     }
     if (this.usage !== null) this.usage!.onRequestTrailers();

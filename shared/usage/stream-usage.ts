@@ -4,7 +4,7 @@
  * Call each method from the matching HttpContext callback.
  */
 import {
-  HeaderAction, DataAction, LogLevel, getRequestHeader, setRequestHeader, getResponseHeader, borrowRequestBody, borrowedBodySize, releaseBody, requestBodySize, setRequestBody,
+  HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, getResponseHeader, borrowRequestBody, borrowedBodySize, releaseBody, requestBodySize, setRequestBody,
   BodyReader, readResponseBody, logDebug, logEnabled,
 } from "../index";
 import { UsageReader, TokenUsage, readRequestAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
@@ -56,16 +56,17 @@ export class StreamUsage extends BodyReader {
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
     if (!this.holdingHeaders) return DataAction.Continue;
     if (!endOfStream) return DataAction.StopIterationAndBuffer;
-    this.readWholeBody(bodySize);
+    this.readWholeBody(bodySize, false);
     return DataAction.Continue;
   }
 
   /** From onRequestTrailers: they end a request whose last body chunk did not, so the buffered body is whole. */
   onRequestTrailers(): void {
-    if (this.holdingHeaders) this.readWholeBody(requestBodySize());
+    if (this.holdingHeaders) this.readWholeBody(requestBodySize(), true);
   }
 
-  private readWholeBody(bodySize: u32): void {
+  /** A request ended by trailers is framed without content-length unless it came with one. */
+  private readWholeBody(bodySize: u32, endedByTrailers: bool): void {
     this.holdingHeaders = false;
     const body = borrowRequestBody(bodySize);
     if (body == 0) return;
@@ -76,7 +77,7 @@ export class StreamUsage extends BodyReader {
     releaseBody(body);
     if (rewritten !== null) {
       setRequestBody(0, bodySize, rewritten);
-      setRequestHeader("content-length", rewritten.byteLength.toString());
+      if (!endedByTrailers || hasRequestHeader("content-length")) setRequestHeader("content-length", rewritten.byteLength.toString());
       if (logEnabled(LogLevel.Debug)) logDebug("added stream_options.include_usage to a streaming request");
     }
   }

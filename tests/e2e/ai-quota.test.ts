@@ -269,6 +269,7 @@ test("a request that ends with trailers waits for the check: then it goes on who
     await waitFor(() => allowed.upstream.ended);
     assert.equal(JSON.parse(Buffer.concat(allowed.upstream.chunks).toString()).stream_options?.include_usage, true, "include_usage added from the buffered body");
     assert.deepEqual(allowed.upstream.trailers, [["x-checksum", "1"]]);
+    assert.equal(allowed.upstream.headers?.some(([k]) => k === "content-length"), false, "no content-length invented for a request framed by trailers");
 
     const denied = send("aliyun-user2", "/v1/chat/completions", streamed);
     await waitFor(() => denied.downstream.ended);
@@ -280,6 +281,33 @@ test("a request that ends with trailers waits for the check: then it goes on who
     assert.equal(refresh.downstream.headers?.find(([k]) => k === ":status")?.[1], "200");
     assert.equal(await redis.client.get("chat_quota:aliyun-user2"), "7");
     assert.equal(host.chain.failed(), false);
+  } finally {
+    await bridge.close();
+  }
+});
+
+test("an admin query that carries a body is answered and never forwarded; a check that cannot be sent, let through, still gets include_usage", async () => {
+  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
+  try {
+    const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge });
+    await redis.client.set("chat_quota:aliyun-user1", 42);
+    const query = host.newStream()
+      .sendRequestHeaders(GET("/v1/chat/completions/quota?consumer=aliyun-user1", [["x-mse-consumer", "aliyun-admin"]]), false)
+      .sendRequestBody("ignored", true);
+    await waitFor(() => query.downstream.ended);
+    assert.equal(Buffer.concat(query.downstream.chunks).toString(), '{"consumer":"aliyun-user1","quota":42}');
+    assert.equal(query.upstream.headers, null, "the admin API is never forwarded");
+
+    // An unknown Redis cluster: the GET cannot be sent, and failure_mode_deny false lets the chat through.
+    const open = await createHost({ wasm: pluginWasm("ai-quota"), config: { ...QUOTA, failure_mode_deny: false, redis: { service_name: "nowhere.static" } }, redis: bridge });
+    const chatStream = open.newStream()
+      .sendRequestHeaders(GET("/v1/chat/completions", [["x-mse-consumer", "aliyun-user1"], ["content-type", "application/json"]]), false);
+    assert.equal(chatStream.upstream.headers, null, "held for the JSON body");
+    chatStream.sendRequestBody(JSON.stringify({ model: "qwen-max", stream: true, messages: MESSAGES }), true);
+    await waitFor(() => chatStream.upstream.ended);
+    const sent = Buffer.concat(chatStream.upstream.chunks);
+    assert.equal(JSON.parse(sent.toString()).stream_options?.include_usage, true);
+    assert.equal(chatStream.upstream.headers?.find(([k]) => k === "content-length")?.[1], String(sent.length));
   } finally {
     await bridge.close();
   }
