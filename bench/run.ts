@@ -11,8 +11,8 @@ import { cpus } from "node:os";
 import { createHost, GET, type Host, type DirectStream } from "../tests/host/direct.ts";
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../tests/host/redis-bridge.ts";
-import { startRedis } from "../tests/support/redis.ts";
 import { measure, perCallback, quantile, clockCost } from "./guest-time.ts";
+import { CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, benchRedis, chat, chatResponse } from "./scenario.ts";
 import { gatewayThroughput } from "./throughput.ts";
 
 const QUICK = process.argv.includes("--quick");
@@ -52,47 +52,21 @@ async function startUp(name: string, wasm: Uint8Array, config: object, redis?: R
   add(`instantiate + configure ${name}`, `${quantile(samples, 0.5).toFixed(2)} ms median`, `start.${name}`, { median_ms: quantile(samples, 0.5) });
 }
 
-const CHAT_RESPONSE = JSON.stringify({
-  id: "chatcmpl-1", object: "chat.completion", created: 1, model: "qwen-max",
-  choices: [{ index: 0, message: { role: "assistant", content: "x".repeat(600) }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 10, completion_tokens: 150, total_tokens: 160 },
-});
-const CHAT_REQUEST = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
 const REQUESTS = QUICK ? 1_000 : 10_000;
 const STREAMS = QUICK ? 100 : 10_000;
-// Envoy's default log level (info): debug lines are not built, as in production.
-const LOG_LEVEL = 2;
-
-// x-mse-consumer as key-auth sets it, for ai-quota alone (in the chain key-auth replaces it).
-const USER1 = [["x-api-key", "user1-key"], ["content-type", "application/json"], ["x-mse-consumer", "aliyun-user1"]] as Array<[string, string]>;
-const REDIS = { service_name: "bench-redis.static" };
-const PLUGIN_CONFIGS: Record<string, object> = {
-  "key-auth": { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
-  "ai-quota": { admin_consumer: "aliyun-admin", redis: REDIS },
-  "ai-token-ratelimit": { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS },
-};
 const PLUGINS = Object.keys(PLUGIN_CONFIGS);
 
-const redis = await startRedis();
-const bridge = new RedisBridge({ "outbound|80||bench-redis.static": { host: "127.0.0.1", port: redis.port } });
+const { redis, bridge } = await benchRedis();
 let redisCalls = 0;
 const call = bridge.call.bind(bridge);
 bridge.call = (cluster, query, onReply) => {
   redisCalls++;
   return call(cluster, query, onReply);
 };
-await redis.client.set("chat_quota:aliyun-user1", 1_000_000_000_000);
 
 for (const probe of ["noop", "usage"]) await startUp(`probe/${probe}`, readFileSync(probeWasm(probe)), {});
 for (const name of PLUGINS) await startUp(name, readFileSync(pluginWasm(name)), PLUGIN_CONFIGS[name], bridge);
 
-/** One request through to the end of its response; waits while a Redis check holds the request. */
-async function chat(host: Host, response: (s: DirectStream) => void): Promise<void> {
-  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false).sendRequestBody(CHAT_REQUEST, true);
-  await s.decided();
-  response(s);
-}
-const chatResponse = (s: DirectStream) => s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
 
 const hosts: Record<string, Host> = { "no-op": await createHost({ wasm: probeWasm("noop"), logLevel: LOG_LEVEL }) };
 for (const name of PLUGINS) hosts[name] = await createHost({ wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });

@@ -1,0 +1,39 @@
+/** The chat every per-request figure measures: request, plugin configs, Redis and the response. */
+import { GET, type Host, type DirectStream } from "../tests/host/direct.ts";
+import { RedisBridge } from "../tests/host/redis-bridge.ts";
+import { startRedis, type RedisServer } from "../tests/support/redis.ts";
+
+export const CHAT_RESPONSE = JSON.stringify({
+  id: "chatcmpl-1", object: "chat.completion", created: 1, model: "qwen-max",
+  choices: [{ index: 0, message: { role: "assistant", content: "x".repeat(600) }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 10, completion_tokens: 150, total_tokens: 160 },
+});
+export const CHAT_REQUEST = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
+// Envoy's default log level (info): debug lines are not built, as in production.
+export const LOG_LEVEL = 2;
+
+// x-mse-consumer as key-auth sets it, for ai-quota alone (in the chain key-auth replaces it).
+export const USER1 = [["x-api-key", "user1-key"], ["content-type", "application/json"], ["x-mse-consumer", "aliyun-user1"]] as Array<[string, string]>;
+const REDIS = { service_name: "bench-redis.static" };
+export const PLUGIN_CONFIGS: Record<string, object> = {
+  "key-auth": { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
+  "ai-quota": { admin_consumer: "aliyun-admin", redis: REDIS },
+  "ai-token-ratelimit": { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS },
+};
+
+/** A fresh redis-server bridged as the plugins' cluster, with aliyun-user1's quota set high. */
+export async function benchRedis(): Promise<{ redis: RedisServer; bridge: RedisBridge }> {
+  const redis = await startRedis();
+  const bridge = new RedisBridge({ "outbound|80||bench-redis.static": { host: "127.0.0.1", port: redis.port } });
+  await redis.client.set("chat_quota:aliyun-user1", 1_000_000_000_000);
+  return { redis, bridge };
+}
+
+/** One request through to the end of its response; waits while a Redis check holds the request. */
+export async function chat(host: Host, response: (s: DirectStream) => void): Promise<void> {
+  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), false).sendRequestBody(CHAT_REQUEST, true);
+  await s.decided();
+  response(s);
+}
+export const chatResponse = (s: DirectStream) =>
+  s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
