@@ -15,9 +15,9 @@ const requests = Number(process.env.REQUESTS ?? 10_000);
 const { redis, bridge } = await benchRedis();
 const cases = [];
 for (const name of ["ai-quota", "ai-token-ratelimit"]) {
-  for (const dir of dirs) {
+  for (const [i, dir] of dirs.entries()) {
     const host = await createHost({ wasm: readFileSync(`${dir}/${name}.wasm`), config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });
-    cases.push({ name: `${name} ${dir}`, host, run: () => chat(host, chatResponse) });
+    cases.push({ name: `${name} ${i + 1}:${dir}`, host, run: () => chat(host, chatResponse) });
   }
 }
 const clockUs = clockCost();

@@ -73,8 +73,12 @@ export async function measure(cases: Case[], requests: number, batch: number, wa
   const raw = cases.map(() => [] as number[]);
   const withHost = cases.map(() => [] as number[]);
   const timings = cases.map(() => 0);
-  for (let done = 0; done < requests; done += batch) {
-    for (let k = 0; k < cases.length; k++) {
+  const forward = cases.map((_, k) => k);
+  const backward = [...forward].reverse();
+  for (let done = 0, round = 0; done < requests; done += batch, round++) {
+    // A batch runs warmer right after one of the same plugin: alternating the order gives every
+    // case each position equally often, so no case gains from where it stands in the list.
+    for (const k of round % 2 === 0 ? forward : backward) {
       const c = cases[k];
       for (let i = 0; i < batch; i++) {
         const before = counters(c.host);
