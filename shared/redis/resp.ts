@@ -266,6 +266,8 @@ export class RespReader {
   pos: i32 = 0;
   /** False once a value was not what was asked for (or was cut off). */
   ok: bool = true;
+  /** Whether the last bulkInt read a null. */
+  wasNull: bool = false;
   /** Where the last line() ended its text, and whether integer() found a number there. */
   protected end: i32 = 0;
   protected valid: bool = false;
@@ -308,22 +310,26 @@ export class RespReader {
       this.wasNull = true;
       return 0;
     }
-    if (n < 0 || n > <i64>(this.len - this.pos - 2)) {
+    const at = this.bulkBody(n);
+    if (at < 0) {
       this.ok = false;
       return 0;
     }
-    const size = <i32>n;
-    const at = this.ptr + <usize>this.pos;
-    if (load<u16>(at + <usize>size) != 0x0a0d) {
-      this.ok = false;
-      return 0;
-    }
-    this.pos += size + 2;
-    const value = readInt64(at, size, false);
+    const value = readInt64(this.ptr + <usize>at, <i32>n, false);
     return intValid ? value : 0;
   }
-  /** Whether the last bulkInt read a null. */
-  wasNull: bool = false;
+
+  /**
+   * After a bulk string's `$n` line: where its `n` bytes start, moving past them and their CRLF;
+   * -1 when they are not all there or the CRLF is missing.
+   */
+  protected bulkBody(n: i64): i32 {
+    if (n < 0 || n > <i64>(this.len - this.pos - 2)) return -1;
+    const at = this.pos;
+    if (load<u16>(this.ptr + <usize>(at + <i32>n)) != 0x0a0d) return -1;
+    this.pos = at + <i32>n + 2;
+    return at;
+  }
 
   /** The text of an error reply `-…`; null when the next value is anything else. */
   error(): string | null {
@@ -405,12 +411,10 @@ class Decoder extends RespReader {
         v.kind = RespKind.Null;
         return v;
       }
-      if (n < 0 || n > <i64>(this.len - this.pos - 2)) return v;
-      const size = <i32>n;
-      if (load<u8>(this.ptr + <usize>(this.pos + size)) != 0x0d || load<u8>(this.ptr + <usize>(this.pos + size + 1)) != 0x0a) return v;
+      const at = this.bulkBody(n);
+      if (at < 0) return v;
       v.kind = RespKind.BulkString;
-      v.text = decodeUtf8(this.ptr + <usize>this.pos, <usize>size);
-      this.pos += size + 2;
+      v.text = decodeUtf8(this.ptr + <usize>at, <usize>n);
       return v;
     }
     if (type == 0x2a) {
