@@ -62,20 +62,6 @@ export function removeResponseHeader(name: string): Status {
 export function getRequestBody(start: u32, length: u32): ArrayBuffer | null {
   return host.getBufferBytes(BufferType.HttpRequestBody, start, length);
 }
-/**
- * The request body seen by the body callback in progress, left where the host put it, for a caller
- * that only reads it: the pointer (0 when there is none), its size in `borrowedBodySize`. Hand it
- * back with `releaseBody` before the callback returns.
- */
-export let borrowedBodySize: u32 = 0;
-export function borrowRequestBody(length: u32): usize {
-  const ptr = host.borrowBufferBytes(BufferType.HttpRequestBody, 0, length);
-  borrowedBodySize = host.borrowedSize;
-  return ptr;
-}
-export function releaseBody(ptr: usize): void {
-  host.release(ptr);
-}
 /** Bytes of request body Envoy holds for this plugin (in a trailers callback: all it buffered); 0 when none. */
 export function requestBodySize(): u32 {
   const size = host.getBufferSize(BufferType.HttpRequestBody);
@@ -89,17 +75,23 @@ export function getResponseBody(start: u32, length: u32): ArrayBuffer | null {
   return host.getBufferBytes(BufferType.HttpResponseBody, start, length);
 }
 /**
- * Reads the response body chunk in place: `reader.read(ptr, size)` sees the host's bytes, which are
- * freed when it returns (no copy into a managed buffer).
+ * Reads a body in place: `reader.read(ptr, size)` sees the host's bytes, which are freed when it
+ * returns (no copy into a managed buffer). Not called when there is no body to read.
  */
 export abstract class BodyReader {
   abstract read(ptr: usize, size: usize): void;
 }
-export function readResponseBody(size: u32, reader: BodyReader): void {
-  const ptr = host.borrowBufferBytes(BufferType.HttpResponseBody, 0, size);
+function readBody(bufferType: BufferType, size: u32, reader: BodyReader): void {
+  const ptr = host.borrowBufferBytes(bufferType, 0, size);
   if (ptr == 0) return;
   reader.read(ptr, <usize>host.borrowedSize);
   host.release(ptr);
+}
+export function readRequestBody(size: u32, reader: BodyReader): void {
+  readBody(BufferType.HttpRequestBody, size, reader);
+}
+export function readResponseBody(size: u32, reader: BodyReader): void {
+  readBody(BufferType.HttpResponseBody, size, reader);
 }
 export function setResponseBody(start: u32, size: u32, data: ArrayBuffer): Status {
   return host.setBufferBytes(BufferType.HttpResponseBody, start, size, data);

@@ -28,12 +28,12 @@ const rootMember = new JsonMember();
 const optionsMember = new JsonMember();
 
 /** Reads the top-level model, stream and stream_options of a JSON body; never traps on bad JSON. */
-export function readRequestBody(body: ArrayBuffer): RequestInfo {
-  return readRequestAt(changetype<usize>(body), body.byteLength);
+export function readRequestInfo(body: ArrayBuffer): RequestInfo {
+  return readRequestInfoAt(changetype<usize>(body), body.byteLength);
 }
 
 /** The same over `end` bytes at `ptr` (a body read in place). */
-export function readRequestAt(ptr: usize, end: i32): RequestInfo {
+export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
   const info = new RequestInfo();
   let pos = skipSpace(ptr, end, 0);
   if (pos >= end || load<u8>(ptr + <usize>pos) != 0x7b) return info;

@@ -4,10 +4,10 @@
  * Call each method from the matching HttpContext callback.
  */
 import {
-  HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, getResponseHeader, borrowRequestBody, borrowedBodySize, releaseBody, requestBodySize, setRequestBody,
-  BodyReader, readResponseBody, logDebug, logEnabled,
+  HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, getResponseHeader, requestBodySize, setRequestBody,
+  BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
 } from "../index";
-import { UsageReader, TokenUsage, readRequestAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
+import { UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
 import { lowerAscii } from "../text/index";
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
@@ -22,6 +22,20 @@ function returnReader(reader: UsageReader): void {
   if (spareReaders.length >= MAX_SPARE_READERS) return;
   reader.reset();
   spareReaders.push(reader);
+}
+
+/** A whole JSON request body, read in place: its `model`, and the body with include_usage added when asked. */
+class RequestBodyRead extends BodyReader {
+  model: string = "";
+  rewritten: ArrayBuffer | null = null;
+  constructor(private readonly inject: bool) {
+    super();
+  }
+  read(ptr: usize, size: usize): void {
+    const info = readRequestInfoAt(ptr, <i32>size);
+    this.model = info.model;
+    if (this.inject) this.rewritten = injectStreamUsageAt(ptr, <i32>size, info);
+  }
 }
 
 export class StreamUsage extends BodyReader {
@@ -68,13 +82,10 @@ export class StreamUsage extends BodyReader {
   /** A request ended by trailers is framed without content-length unless it came with one. */
   private readWholeBody(bodySize: u32, endedByTrailers: bool): void {
     this.holdingHeaders = false;
-    const body = borrowRequestBody(bodySize);
-    if (body == 0) return;
-    const size = <i32>borrowedBodySize;
-    const info = readRequestAt(body, size);
-    this.requestModel = info.model;
-    const rewritten = this.inject ? injectStreamUsageAt(body, size, info) : null;
-    releaseBody(body);
+    const body = new RequestBodyRead(this.inject);
+    readRequestBody(bodySize, body);
+    this.requestModel = body.model;
+    const rewritten = body.rewritten;
     if (rewritten !== null) {
       setRequestBody(0, bodySize, rewritten);
       if (!endedByTrailers || hasRequestHeader("content-length")) setRequestHeader("content-length", rewritten.byteLength.toString());

@@ -1,33 +1,33 @@
 /// <reference path="./as-pect.d.ts" />
 // Unit tests of the request-body model/stream reader, the stream_options injection and the content-type check.
-import { readRequestBody, injectStreamUsage } from "../../shared/tokens/request-body";
+import { readRequestInfo, injectStreamUsage } from "../../shared/tokens/request-body";
 import { shouldReadUsage } from "../../shared/tokens/content-type";
 
 function injected(text: string): string {
   const body = String.UTF8.encode(text);
-  const out = injectStreamUsage(body, readRequestBody(body));
+  const out = injectStreamUsage(body, readRequestInfo(body));
   return out == null ? "unchanged" : String.UTF8.decode(out);
 }
 
 describe("request body reader", () => {
   it("reads model and stream from a chat request", () => {
-    const info = readRequestBody(String.UTF8.encode('{"model":"gpt-4o","messages":[{"role":"user","content":"a \\"}"}],"stream":true}'));
+    const info = readRequestInfo(String.UTF8.encode('{"model":"gpt-4o","messages":[{"role":"user","content":"a \\"}"}],"stream":true}'));
     expect(info.valid).toBe(true);
     expect(info.model).toBe("gpt-4o");
     expect(info.stream).toBe(true);
   });
 
   it("reports an invalid body without trapping", () => {
-    expect(readRequestBody(String.UTF8.encode('{"model":"gpt-4o","stream":tr')).valid).toBe(false);
-    expect(readRequestBody(String.UTF8.encode('[1,2]')).valid).toBe(false);
-    expect(readRequestBody(String.UTF8.encode('')).valid).toBe(false);
-    expect(readRequestBody(String.UTF8.encode('{"a" 1}')).valid).toBe(false);
-    expect(readRequestBody(String.UTF8.encode('{"a":"\\')).valid).toBe(false);
+    expect(readRequestInfo(String.UTF8.encode('{"model":"gpt-4o","stream":tr')).valid).toBe(false);
+    expect(readRequestInfo(String.UTF8.encode('[1,2]')).valid).toBe(false);
+    expect(readRequestInfo(String.UTF8.encode('')).valid).toBe(false);
+    expect(readRequestInfo(String.UTF8.encode('{"a" 1}')).valid).toBe(false);
+    expect(readRequestInfo(String.UTF8.encode('{"a":"\\')).valid).toBe(false);
   });
 
   it("treats a missing or false stream as not streaming", () => {
-    expect(readRequestBody(String.UTF8.encode('{"model":"m","stream":false}')).stream).toBe(false);
-    expect(readRequestBody(String.UTF8.encode('{"model":"m"}')).stream).toBe(false);
+    expect(readRequestInfo(String.UTF8.encode('{"model":"m","stream":false}')).stream).toBe(false);
+    expect(readRequestInfo(String.UTF8.encode('{"model":"m"}')).stream).toBe(false);
   });
 });
 
