@@ -2,11 +2,10 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { startGateway, type Gateway } from "../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
-import { startRedis, type RedisServer } from "../support/redis.ts";
+import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { createHost, GET } from "../host/direct.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
 
 const ADMIN = "admin-key-0001";
 const USER1 = "user1-key-0002";
@@ -22,6 +21,7 @@ const KEY_AUTH = {
   keys: ["x-api-key"],
   consumers: [{ name: "aliyun-admin", credential: ADMIN }, { name: "aliyun-user1", credential: USER1 }, { name: "aliyun-user2", credential: USER2 }],
 };
+const REDIS_CLUSTER = "outbound|80||local-redis.static";
 const QUOTA = { redis_key_prefix: "chat_quota:", admin_consumer: "aliyun-admin", admin_path: "/quota", redis: { service_name: "local-redis.static", service_port: 80, timeout: 2000 } };
 const RATELIMIT = { rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 5 }] }], rule_name: "default_rule", redis: { service_name: "local-redis.static", service_port: 80 } };
 
@@ -33,7 +33,7 @@ function quotaGateway(upstreamUrl: string, quota: object = QUOTA, options: { rat
   ];
   if (options.rateLimit) plugins.push({ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: options.rateLimit });
   return startGateway({
-    clusters: { llm: { url: upstreamUrl }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
+    clusters: { llm: { url: upstreamUrl }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${redis.port}` } },
     routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
     plugins,
     ...(options.splitEvery ? { split_response_body: { every: options.splitEvery } } : {}),
@@ -204,8 +204,7 @@ test("a streamed chat split into tiny chunks is charged exactly; a stream cut of
 });
 
 test("a charge Redis refuses is logged and counted as charge_failure once, never retried", async () => {
-  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
-  try {
+  await withBridge(redis, REDIS_CLUSTER, async (bridge) => {
     const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge });
     await redis.client.set("chat_quota:aliyun-user1", 100);
     const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["x-mse-consumer", "aliyun-user1"], ["content-type", "application/json"]]), false);
@@ -222,14 +221,11 @@ test("a charge Redis refuses is logged and counted as charge_failure once, never
     assert.equal(await redis.client.get("chat_quota:aliyun-user1"), "not-a-number", "not retried or overwritten");
     assert.ok(host.logs(3).some((l) => l.message.startsWith("ai-quota: charge failed: ERR value is not an integer")));
     assert.equal(host.chain.failed(), false);
-  } finally {
-    await bridge.close();
-  }
+  });
 });
 
 test("each metric name is defined once, and past 4096 names new consumers are counted under the overflow labels", async () => {
-  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
-  try {
+  await withBridge(redis, REDIS_CLUSTER, async (bridge) => {
     const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge, logLevel: 2 });
     // Two names (input and output tokens) per consumer: consumers 2048 and up pass the cap.
     const distinct = 2100;
@@ -249,14 +245,11 @@ test("each metric name is defined once, and past 4096 names new consumers are co
     assert.equal(host.metric("wasmcustom.ai_quota.route.test-route.consumer.c2047.model.qwen-max.output_token"), 12 * 21, "below the cap: its own counter");
     assert.equal(host.metric("wasmcustom.ai_quota.route.test-route.consumer.c2048.model.qwen-max.output_token"), undefined);
     assert.equal(host.metric("wasmcustom.ai_quota.route.overflow.consumer.overflow.model.overflow.output_token"), 12 * (distinct - 2048));
-  } finally {
-    await bridge.close();
-  }
+  });
 });
 
 test("a request that ends with trailers waits for the check: then it goes on whole, or gets 403; an admin refresh ending with trailers is answered", async () => {
-  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
-  try {
+  await withBridge(redis, REDIS_CLUSTER, async (bridge) => {
     const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge });
     const send = (consumer: string, path: string, body: string, type = "application/json") => {
       const s = host.newStream().sendRequestHeaders(GET(path, [["x-mse-consumer", consumer], ["content-type", type]]), false);
@@ -281,14 +274,11 @@ test("a request that ends with trailers waits for the check: then it goes on who
     assert.equal(refresh.downstream.headers?.find(([k]) => k === ":status")?.[1], "200");
     assert.equal(await redis.client.get("chat_quota:aliyun-user2"), "7");
     assert.equal(host.chain.failed(), false);
-  } finally {
-    await bridge.close();
-  }
+  });
 });
 
 test("an admin query that carries a body is answered and never forwarded; a check that cannot be sent, let through, still gets include_usage", async () => {
-  const bridge = new RedisBridge({ "outbound|80||local-redis.static": { host: "127.0.0.1", port: redis.port } });
-  try {
+  await withBridge(redis, REDIS_CLUSTER, async (bridge) => {
     const host = await createHost({ wasm: pluginWasm("ai-quota"), config: QUOTA, redis: bridge });
     await redis.client.set("chat_quota:aliyun-user1", 42);
     const query = host.newStream()
@@ -308,7 +298,5 @@ test("an admin query that carries a body is answered and never forwarded; a chec
     const sent = Buffer.concat(chatStream.upstream.chunks);
     assert.equal(JSON.parse(sent.toString()).stream_options?.include_usage, true);
     assert.equal(chatStream.upstream.headers?.find(([k]) => k === "content-length")?.[1], String(sent.length));
-  } finally {
-    await bridge.close();
-  }
+  });
 });

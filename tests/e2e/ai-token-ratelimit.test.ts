@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { startGateway, type Gateway } from "../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
-import { startRedis, type RedisServer } from "../support/redis.ts";
+import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
+import { createHost, GET } from "../host/direct.ts";
 import { request } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { waitFor } from "../support/net.ts";
@@ -265,10 +266,7 @@ test("a charge Redis refuses after the response ended is logged and counted as t
 });
 
 test("a request that ends with trailers waits for the check: then it goes on whole, or gets 429", async () => {
-  const { createHost, GET } = await import("../host/direct.ts");
-  const { RedisBridge } = await import("../host/redis-bridge.ts");
-  const bridge = new RedisBridge({ [REDIS_CLUSTER]: { host: "127.0.0.1", port: redis.port } });
-  try {
+  await withBridge(redis, REDIS_CLUSTER, async (bridge) => {
     const host = await createHost({ wasm: pluginWasm("ai-token-ratelimit"), config: WALKTHROUGH, redis: bridge });
     const send = (key: string) =>
       host.newStream()
@@ -286,7 +284,5 @@ test("a request that ends with trailers waits for the check: then it goes on who
     await waitFor(() => denied.downstream.ended);
     assert.equal(denied.downstream.headers?.find(([k]) => k === ":status")?.[1], "429");
     assert.equal(denied.upstream.headers, null, "nothing reached the upstream");
-  } finally {
-    await bridge.close();
-  }
+  });
 });

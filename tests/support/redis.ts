@@ -6,6 +6,7 @@ import { join } from "node:path";
 import net from "node:net";
 import { encodeCommand, decodeReply, frameLength, INCOMPLETE, type RespValue } from "../host/resp.ts";
 import { freePort, waitFor } from "./net.ts";
+import { RedisBridge } from "../host/redis-bridge.ts";
 
 /** A promise-based RESP client for assertions; a real TCP client, not a mock. */
 export class RedisClient {
@@ -143,4 +144,14 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `body` with a host bridge to `server` named `cluster` (as Higress names it), closed afterwards. */
+export async function withBridge<T>(server: RedisServer, cluster: string, body: (bridge: RedisBridge) => Promise<T>): Promise<T> {
+  const bridge = new RedisBridge({ [cluster]: { host: "127.0.0.1", port: server.port } });
+  try {
+    return await body(bridge);
+  } finally {
+    await bridge.close();
+  }
 }
