@@ -37,15 +37,15 @@ export const KEY_PREFIX = "higress-token-ratelimit:";
 
 /** One limit: a threshold per window, and its Redis key up to the request's value. */
 export class Limit {
-  /** e.g. `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:`; set by nameKeys. */
-  keyPrefix: string = "";
-  /** The key prefix as UTF-8, and the threshold and window as RESP arguments: both scripts send them. */
+  /**
+   * The key prefix as UTF-8, e.g. `higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:`,
+   * and the threshold and window as RESP arguments: both scripts send them. Set by nameKeys.
+   */
   keyBytes: ArrayBuffer = new ArrayBuffer(0);
   scriptArgs: ArrayBuffer = new ArrayBuffer(0);
   constructor(public windowSeconds: i64, public threshold: i64) {}
 
   setKeyPrefix(prefix: string): void {
-    this.keyPrefix = prefix;
     this.keyBytes = String.UTF8.encode(prefix);
     this.scriptArgs = CommandBuilder.fragment().int(this.threshold).int(this.windowSeconds).build();
   }

@@ -4,7 +4,7 @@ import { splitPath, parseQuery } from "../../shared/url/index";
 import { hostFromAddress } from "../../shared/net/index";
 import { RateLimitConfig, RuleItem, LimitKey, Limit, Source } from "./config";
 
-/** The counters of one request: key i is `limits[i].keyPrefix + value`. */
+/** The counters of one request: key i is `limits[i].keyBytes` followed by `value`. */
 export class Counters {
   constructor(public limits: Array<Limit>, public value: string) {}
 }
