@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import { checkModule } from "../host/loader.ts";
-import { createHost } from "../host/direct.ts";
+import { createHost, GET } from "../host/direct.ts";
 import { wasmModule, minimalExports } from "../support/wasm-module.ts";
 import { probeWasm } from "../support/paths.ts";
 import { readModule } from "../host/wasm-binary.ts";
@@ -90,4 +91,16 @@ test("a host call other than logging during _initialize traps the VM (item 3)", 
   const logging = wasmModule({ imports: { proxy_log: { params: [I, I, I], results: [I] } }, exports: { ...minimalExports(), _initialize: {} }, initCalls: "proxy_log" });
   const host = await createHost({ wasm: logging });
   assert.equal(host.chain.failed(), false);
+});
+
+test("runs module code compiled by TurboFan, never Liftoff, as Envoy's V8 does", async () => {
+  // proxy-wasm-cpp-host turns Liftoff off; V8's natives tell which compiler made a function.
+  setFlagsFromString("--allow-natives-syntax");
+  const compiledBy = new Function("f", "return [%IsTurboFanFunction(f), %IsLiftoffFunction(f)]") as (f: Function) => [boolean, boolean];
+  const host = await createHost({ wasm: probeWasm("noop") });
+  host.newStream().sendRequestHeaders(GET("/"), true);
+  const vm = host.chain.vms[0];
+  for (const name of ["proxy_on_configure", "proxy_on_request_headers"]) {
+    assert.deepEqual(compiledBy(vm.exported(name)!), [true, false], name);
+  }
 });

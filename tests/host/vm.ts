@@ -3,6 +3,7 @@
  * (current/effective context, trap → failed VM, deferred actions drained after the outermost call)
  * and the host calls that do not depend on a stream. Stream calls go to the context's StreamAccess.
  */
+import { setFlagsFromString } from "node:v8";
 import { checkModule, type AbiVersion } from "./loader.ts";
 import { registeredImports } from "./abi-table.ts";
 import { Status, type HeaderMapView, type StreamAccess } from "./status.ts";
@@ -49,6 +50,11 @@ function invoke(fn: Function, args: number[]): unknown {
     default: return fn(...args);
   }
 }
+
+// Envoy's V8 compiles every module with TurboFan only: proxy-wasm-cpp-host turns Liftoff off
+// (v8.cc, engine()). Node's default starts functions in Liftoff and tiers up only the hot ones,
+// so code a request runs once would stay in baseline code here but never is in Envoy.
+setFlagsFromString("--no-liftoff");
 
 /** Thrown from a host function to trap the VM the way Envoy does. */
 class HostTrap extends Error {}
@@ -109,6 +115,11 @@ export class WasmVm {
     vm.exportsTable = vm.instance.exports as unknown as Record<string, Function>;
     vm.start();
     return vm;
+  }
+
+  /** An export of the module as V8 compiled it, for tests that look at the compiled code. */
+  exported(name: string): Function | undefined {
+    return this.exportsTable[name];
   }
 
   get memory(): WebAssembly.Memory {
