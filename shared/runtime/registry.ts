@@ -3,11 +3,42 @@ import { RootContext, HttpContext } from "./context";
 
 let rootFactory: (id: u32) => RootContext = (id: u32): RootContext => new RootContext(id);
 
-const roots = new Map<u32, RootContext>();
-const streams = new Map<u32, HttpContext>();
-// A stream's callbacks come in runs (headers, body, Redis reply, …): remember the last one found.
-let lastStreamId: u32 = 0;
-let lastStream: HttpContext | null = null;
+/**
+ * Contexts by id, remembering the last one found: a stream's callbacks come in runs (headers,
+ * body, Redis reply, …), and a plugin mostly has one root, asked for by every stream it creates
+ * and every Redis reply.
+ */
+class Contexts<T> {
+  private byId: Map<u32, T> = new Map<u32, T>();
+  private lastId: u32 = 0;
+  private last: T | null = null;
+
+  find(id: u32): T | null {
+    if (id == this.lastId && this.last !== null) return this.last;
+    if (!this.byId.has(id)) return null;
+    const found = this.byId.get(id);
+    this.lastId = id;
+    this.last = found;
+    return found;
+  }
+
+  set(id: u32, context: T): void {
+    if (id == this.lastId) this.last = null;
+    this.byId.set(id, context);
+  }
+
+  /** Removes and returns the context, or null when there was none. */
+  remove(id: u32): T | null {
+    const found = this.find(id);
+    if (found === null) return null;
+    this.last = null;
+    this.byId.delete(id);
+    return found;
+  }
+}
+
+const roots = new Contexts<RootContext>();
+const streams = new Contexts<HttpContext>();
 
 /** Id of the context of the callback in progress (0 outside callbacks). */
 export let currentContextId: u32 = 0;
@@ -27,31 +58,24 @@ export function createContext(contextId: u32, parentId: u32): void {
     return;
   }
   // A stream whose root is unknown gets a do-nothing context rather than a trap.
-  const root = roots.has(parentId) ? roots.get(parentId) : rootFactory(parentId);
+  const known = roots.find(parentId);
+  const root = known !== null ? known : rootFactory(parentId);
   // Envoy reuses no live id, but a host may reuse a deleted one: never serve a stale stream.
-  if (contextId == lastStreamId) lastStream = null;
-  if (streams.has(contextId)) streams.get(contextId).deleted = true;
+  const stale = streams.find(contextId);
+  if (stale !== null) stale.deleted = true;
   streams.set(contextId, root.newHttpContext(contextId));
 }
 
 export function getRoot(contextId: u32): RootContext | null {
-  return roots.has(contextId) ? roots.get(contextId) : null;
+  return roots.find(contextId);
 }
 
 export function getStream(contextId: u32): HttpContext | null {
-  if (contextId == lastStreamId && lastStream !== null) return lastStream;
-  if (!streams.has(contextId)) return null;
-  const stream = streams.get(contextId);
-  lastStreamId = contextId;
-  lastStream = stream;
-  return stream;
+  return streams.find(contextId);
 }
 
-
 export function deleteContext(contextId: u32): void {
-  if (contextId == lastStreamId) lastStream = null;
-  if (streams.has(contextId)) {
-    streams.get(contextId).deleted = true;
-    streams.delete(contextId);
-  } else if (roots.has(contextId)) roots.delete(contextId);
+  const stream = streams.remove(contextId);
+  if (stream !== null) stream.deleted = true;
+  else roots.remove(contextId);
 }
