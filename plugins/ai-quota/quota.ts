@@ -46,7 +46,8 @@ export class QuotaStream extends HttpContext {
   mode: Mode = Mode.None;
   consumer: string = "";
   /** Metric label, read when the first metric needs it. */
-  route: string | null = null;
+  routeRead: bool = false;
+  route: string = "-";
   usage: StreamUsage | null = null;
   waitingForCheck: bool = false;
   denied: bool = false;
@@ -61,11 +62,12 @@ export class QuotaStream extends HttpContext {
 
   /** The route, read once while the stream lives (a charge's reply may come after it). */
   private routeLabel(): string {
-    if (this.route === null) {
+    if (!this.routeRead) {
+      this.routeRead = true;
       const route = getPropertyString(ROUTE_NAME);
-      this.route = route !== null ? route : "-";
+      if (route !== null) this.route = route;
     }
-    return this.route!;
+    return this.route;
   }
 
   begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {

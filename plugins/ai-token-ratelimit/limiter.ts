@@ -68,7 +68,8 @@ export class LimitedStream extends HttpContext {
   limit: i64 = -1;
   limitReset: i64 = 0;
   /** Metric labels; route and cluster are read when the first metric needs them. */
-  route: string | null = null;
+  labelsRead: bool = false;
+  route: string = "-";
   cluster: string = "-";
   consumer: string = "none";
 
@@ -99,14 +100,15 @@ export class LimitedStream extends HttpContext {
   /** Adds `amount` to this stream's counter `name` (labels: route, upstream cluster, model, consumer). */
   count(name: string, model: string, amount: i64): void {
     this.readLabels();
-    incrementMetric(METRICS.id(this.route!, this.cluster, model, this.consumer, name), amount);
+    incrementMetric(METRICS.id(this.route, this.cluster, model, this.consumer, name), amount);
   }
 
   /** Route and cluster, read once while the stream lives (a charge's reply may come after it). */
   private readLabels(): void {
-    if (this.route !== null) return;
+    if (this.labelsRead) return;
+    this.labelsRead = true;
     const route = getPropertyString(ROUTE_NAME);
-    this.route = route !== null ? route : "-";
+    if (route !== null) this.route = route;
     const cluster = getPropertyString(CLUSTER_NAME);
     if (cluster !== null) this.cluster = cluster;
   }

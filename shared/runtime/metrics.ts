@@ -32,6 +32,12 @@ export function counter(name: string): u32 {
 export const MAX_COUNTER_NAMES = 4096;
 export const OVERFLOW_LABEL = "overflow";
 
+/** Equal strings; the same object (a recent value, a literal suffix) answers without a call. */
+@inline
+function same(a: string, b: string): bool {
+  return changetype<usize>(a) == changetype<usize>(b) || a == b;
+}
+
 /** Builds a counter name from four labels and the counter's own suffix. */
 export type CounterName = (a: string, b: string, c: string, d: string, suffix: string) => string;
 
@@ -51,7 +57,7 @@ export class LabelledCounters {
   constructor(private format: CounterName) {}
 
   id(a: string, b: string, c: string, d: string, suffix: string): u32 {
-    if (a != this.a || b != this.b || c != this.c || d != this.d) {
+    if (!same(a, this.a) || !same(b, this.b) || !same(c, this.c) || !same(d, this.d)) {
       this.a = a;
       this.b = b;
       this.c = c;
@@ -60,7 +66,7 @@ export class LabelledCounters {
       this.ids.length = 0;
     }
     for (let i = 0; i < this.suffixes.length; i++) {
-      if (unchecked(this.suffixes[i]) == suffix) return unchecked(this.ids[i]);
+      if (same(unchecked(this.suffixes[i]), suffix)) return unchecked(this.ids[i]);
     }
     const format = this.format;
     let name = format(a, b, c, d, suffix);

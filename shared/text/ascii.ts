@@ -7,7 +7,7 @@
 export function lowerAscii(text: string): string {
   let first = -1;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = load<u16>(changetype<usize>(text) + (<usize>i << 1));
     if (c >= 0x41 && c <= 0x5a) {
       first = i;
       break;
@@ -21,4 +21,22 @@ export function lowerAscii(text: string): string {
     if (c >= 0x41 && c <= 0x5a) store<u16>(changetype<usize>(out) + (<usize>i << 1), c | 0x20);
   }
   return out;
+}
+
+/** Where `needle` (lower-case ASCII) first occurs in `text` with A–Z folded, or -1; allocates nothing. */
+export function indexOfAsciiCaseless(text: string, needle: string): i32 {
+  const chars = changetype<usize>(text);
+  const wanted = changetype<usize>(needle);
+  const count = needle.length;
+  for (let i = 0; i <= text.length - count; i++) {
+    let k = 0;
+    while (k < count) {
+      let c = load<u16>(chars + (<usize>(i + k) << 1));
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      if (c != load<u16>(wanted + (<usize>k << 1))) break;
+      k++;
+    }
+    if (k == count) return i;
+  }
+  return -1;
 }

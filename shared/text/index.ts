@@ -1,2 +1,2 @@
-export { lowerAscii } from "./ascii";
+export { lowerAscii, indexOfAsciiCaseless } from "./ascii";
 export { decodeUtf8, decodeUtf8Recent } from "./utf8";

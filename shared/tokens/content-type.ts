@@ -1,14 +1,15 @@
 // Decides from response headers whether the body is text the usage reader can read.
-import { lowerAscii } from "../text/index";
+import { indexOfAsciiCaseless } from "../text/index";
 
 /** True when the body is uncompressed JSON or SSE (or untyped); compressed or binary bodies are skipped. */
 export function shouldReadUsage(contentType: string | null, contentEncoding: string | null): bool {
   if (contentEncoding != null) {
-    const encoding = lowerAscii(contentEncoding.trim());
-    if (encoding.length > 0 && encoding != "identity") return false;
+    const encoding = contentEncoding.trim();
+    if (encoding.length > 0 && (encoding.length != 8 || indexOfAsciiCaseless(encoding, "identity") != 0)) return false;
   }
   if (contentType == null) return true;
-  const type = lowerAscii(contentType.trim());
+  // Matched in place, case folded: this runs on every response.
+  const type = contentType.trim();
   if (type.length == 0) return true;
-  return type.includes("json") || type.includes("event-stream") || type.startsWith("text/plain");
+  return indexOfAsciiCaseless(type, "json") >= 0 || indexOfAsciiCaseless(type, "event-stream") >= 0 || indexOfAsciiCaseless(type, "text/plain") == 0;
 }

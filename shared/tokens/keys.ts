@@ -102,10 +102,13 @@ export function isUsageKey(key: u32): bool {
   return key == K_USAGE;
 }
 
+// Inlined so that every path below is a constant, not a call per value read.
+@inline
 function path2(a: u32, b: u32): u32 {
   return (a << 8) | b;
 }
 
+@inline
 function path3(a: u32, b: u32, c: u32): u32 {
   return (a << 16) | (b << 8) | c;
 }

@@ -8,7 +8,7 @@ import {
   BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
 } from "../index";
 import { UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
-import { lowerAscii } from "../text/index";
+import { indexOfAsciiCaseless } from "../text/index";
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
 const spareReaders = new Array<UsageReader>();
@@ -56,7 +56,7 @@ export class StreamUsage extends BodyReader {
   onRequestHeaders(endOfStream: bool): HeaderAction {
     if (endOfStream) return HeaderAction.Continue;
     const type = getRequestHeader("content-type");
-    if (type === null || !lowerAscii(type).includes("json")) return HeaderAction.Continue;
+    if (type === null || indexOfAsciiCaseless(type, "json") < 0) return HeaderAction.Continue;
     this.holdingHeaders = true;
     return HeaderAction.StopIteration;
   }

@@ -1,4 +1,4 @@
-import { lowerAscii, decodeUtf8, decodeUtf8Recent } from "../../shared/text/index";
+import { lowerAscii, indexOfAsciiCaseless, decodeUtf8, decodeUtf8Recent } from "../../shared/text/index";
 
 describe("lowerAscii", () => {
   it("folds A-Z only, leaving other characters as they are", () => {
@@ -11,6 +11,22 @@ describe("lowerAscii", () => {
   it("returns the string itself when nothing needs folding", () => {
     const text = "already lower-case";
     expect(changetype<usize>(lowerAscii(text))).toBe(changetype<usize>(text));
+  });
+});
+
+describe("indexOfAsciiCaseless", () => {
+  it("finds a lower-case needle whatever the case of the text, first occurrence first", () => {
+    expect(indexOfAsciiCaseless("Application/JSON; charset=utf-8", "json")).toBe(12);
+    expect(indexOfAsciiCaseless("text/Event-Stream", "event-stream")).toBe(5);
+    expect(indexOfAsciiCaseless("jsonjson", "json")).toBe(0);
+    expect(indexOfAsciiCaseless("JSO", "json")).toBe(-1);
+    expect(indexOfAsciiCaseless("", "json")).toBe(-1);
+    expect(indexOfAsciiCaseless("abc", "")).toBe(0);
+  });
+
+  it("folds only A-Z: other characters must match exactly", () => {
+    expect(indexOfAsciiCaseless("a[b", "a{b")).toBe(-1);
+    expect(indexOfAsciiCaseless("ÀB", "àb")).toBe(-1);
   });
 });
 

@@ -77,6 +77,15 @@ describe("shouldReadUsage", () => {
     expect(shouldReadUsage(null, null)).toBe(true);
   });
 
+  it("compares media types and encodings without regard to case or surrounding spaces", () => {
+    expect(shouldReadUsage(" Application/JSON ", " IDENTITY")).toBe(true);
+    expect(shouldReadUsage("TEXT/EVENT-STREAM", null)).toBe(true);
+    expect(shouldReadUsage("Text/Plain; charset=utf-8", "")).toBe(true);
+    expect(shouldReadUsage("application/octet-stream; note=text/plain", null)).toBe(false);
+    expect(shouldReadUsage("application/json", "GZIP")).toBe(false);
+    expect(shouldReadUsage("application/json", "identityx")).toBe(false);
+  });
+
   it("skips compressed or binary bodies", () => {
     expect(shouldReadUsage("application/json", "gzip")).toBe(false);
     expect(shouldReadUsage("audio/mpeg", null)).toBe(false);
