@@ -17,7 +17,7 @@ const GEMINI_METHODS: StaticArray<string> = [":generateContent", ":streamGenerat
 /** Whether the path has a query, a fragment or an escape: most have none and are matched as they are. */
 function needsDecoding(path: string): bool {
   for (let i = 0; i < path.length; i++) {
-    const c = path.charCodeAt(i);
+    const c = load<u16>(changetype<usize>(path) + (<usize>i << 1));
     if (c == 0x3f || c == 0x23 || c == 0x25) return true;
   }
   return false;

@@ -3,20 +3,25 @@ import { RedisConfig } from "./config";
 import { RedisClient } from "./client";
 
 export class ClientsByConfig<T> {
-  private clients: Map<T, RedisClient> = new Map();
+  // Configs are few (the global one and one per rule): a scan by identity beats hashing a pointer.
+  private configs: Array<T> = [];
+  private clients: Array<RedisClient> = [];
 
   /** Creates and initialises a client for every config, from the matching `redis` block. */
   constructor(configs: Array<T>, redis: Array<RedisConfig>) {
     for (let i = 0; i < configs.length; i++) {
-      const config = unchecked(configs[i]);
       const client = new RedisClient(unchecked(redis[i]));
       client.init();
-      this.clients.set(config, client);
+      this.configs.push(unchecked(configs[i]));
+      this.clients.push(client);
     }
   }
 
   /** The config's client; null for a config this set was not built from. */
   get(config: T): RedisClient | null {
-    return this.clients.has(config) ? this.clients.get(config) : null;
+    for (let i = 0; i < this.configs.length; i++) {
+      if (changetype<usize>(unchecked(this.configs[i])) == changetype<usize>(config)) return unchecked(this.clients[i]);
+    }
+    return null;
   }
 }

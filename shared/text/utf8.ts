@@ -47,7 +47,8 @@ export function decodeUtf8Recent(ptr: usize, size: usize): string {
   if (size == 0 || size > MAX_RECENT_BYTES) return decodeUtf8(ptr, size);
   for (let i = 0; i < RECENT_STRINGS; i++) {
     const seen = unchecked(recentStrings[i]);
-    if (seen !== null && sameAscii(seen, ptr, size)) return seen;
+    // A reference test: `seen !== null` on a string would be a call of String.__eq per entry.
+    if (changetype<usize>(seen) != 0 && sameAscii(changetype<string>(seen), ptr, size)) return changetype<string>(seen);
   }
   const text = decodeUtf8(ptr, size);
   // Only ASCII is kept: one character per byte.

@@ -57,7 +57,7 @@ export function skipValue(ptr: usize, end: i32, pos: i32): i32 {
 export function bytesEqual(ptr: usize, start: i32, end: i32, text: string): bool {
   if (end - start != text.length) return false;
   for (let i = 0; i < text.length; i++) {
-    if (<i32>load<u8>(ptr + <usize>(start + i)) != text.charCodeAt(i)) return false;
+    if (<u32>load<u8>(ptr + <usize>(start + i)) != <u32>load<u16>(changetype<usize>(text) + (<usize>i << 1))) return false;
   }
   return true;
 }

@@ -122,7 +122,7 @@ function splice(src: usize, length: i32, start: i32, end: i32, text: string): Ar
   const out = new ArrayBuffer(size);
   const dst = changetype<usize>(out);
   memory.copy(dst, src, <usize>start);
-  for (let i = 0; i < text.length; i++) store<u8>(dst + <usize>(start + i), <u8>text.charCodeAt(i));
+  for (let i = 0; i < text.length; i++) store<u8>(dst + <usize>(start + i), <u8>load<u16>(changetype<usize>(text) + (<usize>i << 1)));
   memory.copy(dst + <usize>(start + text.length), src + <usize>end, <usize>(length - end));
   return out;
 }
