@@ -85,6 +85,32 @@ test("the walkthrough: the first chat passes and is charged, the next within the
   assert.equal(rejections?.value, 1);
 });
 
+test("a _rules_ entry with its own redis counts in that Redis, the global config in its own", async () => {
+  const premiumRedis = await startRedis();
+  try {
+    const premiumCluster = "outbound|80||premium-redis.static";
+    const premium = { ...WALKTHROUGH, rule_name: "premium_rule", redis: { service_name: "premium-redis.static", service_port: 80 } };
+    const g = await startGateway({
+      clusters: { llm: { url: upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${redis.port}` }, [premiumCluster]: { redis: `127.0.0.1:${premiumRedis.port}` } },
+      routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
+      plugins: [{ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: { ...WALKTHROUGH, _rules_: [{ _match_domain_: ["premium.test"], ...premium }] } }],
+    });
+    gateways.push(g);
+    const premiumKey = `higress-token-ratelimit:premium_rule:limit_by_per_header:60:x-api-key:${USER1}`;
+    assert.equal((await chat(g, USER1, [["host", "premium.test"]])).status, 200);
+    await waitFor(async () => (await premiumRedis.client.get(premiumKey)) !== null);
+    assert.equal(await premiumRedis.client.get(premiumKey), String(PROMPT + COMPLETION));
+    assert.deepEqual(await redis.client.keys("higress-token-ratelimit:*"), [], "nothing in the global config's Redis");
+    assert.equal((await chat(g, USER1)).status, 200);
+    await waitFor(async () => (await redis.client.get(keyOf(USER1))) !== null);
+    assert.equal(await redis.client.get(keyOf(USER1)), String(PROMPT + COMPLETION));
+    assert.deepEqual(await premiumRedis.client.keys("higress-token-ratelimit:*"), [premiumKey], "nothing more in the rule's Redis");
+    assert.equal((await chat(g, USER1, [["host", "premium.test"]])).status, 429, "the rule's counter, in its own Redis, is the one checked");
+  } finally {
+    await premiumRedis.stop();
+  }
+});
+
 test("a counter written by Higress is honoured: at the threshold passes, above it rejects (R1)", async () => {
   const g = await gateway(WALKTHROUGH);
   await redis.client.command("SET", keyOf("higress-written"), 5, "EX", 60);
