@@ -1,4 +1,5 @@
 // Non-throwing helpers that walk a whole JSON text in memory by byte offsets (for request bodies).
+import { stringRunEnd } from "./scan";
 
 /** Returns the offset of the first non-whitespace byte at or after pos. */
 export function skipSpace(ptr: usize, end: i32, pos: i32): i32 {
@@ -12,13 +13,14 @@ export function skipSpace(ptr: usize, end: i32, pos: i32): i32 {
 
 /** Given pos at an opening quote, returns the offset after the closing quote, or -1. */
 export function skipString(ptr: usize, end: i32, pos: i32): i32 {
-  pos++;
-  while (pos < end) {
-    const c = load<u8>(ptr + <usize>pos);
-    if (c == 0x22) return pos + 1;
-    pos += c == 0x5c ? 2 : 1;
+  let at = <usize>(pos + 1);
+  while (true) {
+    // Only a quote or a backslash matters: found eight bytes at a time.
+    at = stringRunEnd(ptr, at, <usize>end);
+    if (at >= <usize>end) return -1;
+    if (load<u8>(ptr + at) == 0x22) return <i32>at + 1;
+    at += 2;
   }
-  return -1;
 }
 
 /** Given pos at the first byte of a value, returns the offset after it, or -1 when it is malformed or cut off. */
