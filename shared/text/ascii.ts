@@ -40,3 +40,13 @@ export function indexOfAsciiCaseless(text: string, needle: string): i32 {
   }
   return -1;
 }
+
+/** Whether the ASCII string `text` is exactly the `size` bytes at `ptr`. */
+export function asciiMatches(text: string, ptr: usize, size: usize): bool {
+  if (<usize>text.length != size) return false;
+  const chars = changetype<usize>(text);
+  for (let k: usize = 0; k < size; k++) {
+    if (load<u16>(chars + (k << 1)) != <u16>load<u8>(ptr + k)) return false;
+  }
+  return true;
+}

@@ -1,2 +1,2 @@
-export { lowerAscii, indexOfAsciiCaseless } from "./ascii";
+export { lowerAscii, indexOfAsciiCaseless, asciiMatches } from "./ascii";
 export { decodeUtf8, decodeUtf8Recent } from "./utf8";

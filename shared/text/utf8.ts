@@ -3,6 +3,7 @@
  * widened straight into a string of the right size, where the standard decoder allocates twice
  * the bytes and then shrinks the block.
  */
+import { asciiMatches } from "./ascii";
 
 const HIGH_BITS: u64 = 0x8080808080808080;
 
@@ -32,23 +33,13 @@ const MAX_RECENT_BYTES: usize = 128;
 const recentStrings = new StaticArray<string | null>(RECENT_STRINGS);
 let nextRecent = 0;
 
-/** Whether the ASCII string `text` has exactly the `size` bytes at `ptr`. */
-function sameAscii(text: string, ptr: usize, size: usize): bool {
-  if (<usize>text.length != size) return false;
-  const chars = changetype<usize>(text);
-  for (let k: usize = 0; k < size; k++) {
-    if (load<u16>(chars + (k << 1)) != <u16>load<u8>(ptr + k)) return false;
-  }
-  return true;
-}
-
 /** Like decodeUtf8, but a short ASCII value seen lately comes back as the same string, unallocated. */
 export function decodeUtf8Recent(ptr: usize, size: usize): string {
   if (size == 0 || size > MAX_RECENT_BYTES) return decodeUtf8(ptr, size);
   for (let i = 0; i < RECENT_STRINGS; i++) {
     const seen = unchecked(recentStrings[i]);
     // A reference test: `seen !== null` on a string would be a call of String.__eq per entry.
-    if (changetype<usize>(seen) != 0 && sameAscii(changetype<string>(seen), ptr, size)) return changetype<string>(seen);
+    if (changetype<usize>(seen) != 0 && asciiMatches(changetype<string>(seen), ptr, size)) return changetype<string>(seen);
   }
   const text = decodeUtf8(ptr, size);
   // Only ASCII is kept: one character per byte.

@@ -1,11 +1,13 @@
 // Decides from response headers whether the body is text the usage reader can read.
 import { indexOfAsciiCaseless } from "../text/index";
 
+const IDENTITY = "identity";
+
 /** True when the body is uncompressed JSON or SSE (or untyped); compressed or binary bodies are skipped. */
 export function shouldReadUsage(contentType: string | null, contentEncoding: string | null): bool {
   if (contentEncoding != null) {
     const encoding = contentEncoding.trim();
-    if (encoding.length > 0 && (encoding.length != 8 || indexOfAsciiCaseless(encoding, "identity") != 0)) return false;
+    if (encoding.length > 0 && (encoding.length != IDENTITY.length || indexOfAsciiCaseless(encoding, IDENTITY) != 0)) return false;
   }
   if (contentType == null) return true;
   // Matched in place, case folded: this runs on every response.

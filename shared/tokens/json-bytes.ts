@@ -1,5 +1,6 @@
 // Non-throwing helpers that walk a whole JSON text in memory by byte offsets (for request bodies).
 import { stringRunEnd } from "./scan";
+import { asciiMatches } from "../text/ascii";
 
 /** Returns the offset of the first non-whitespace byte at or after pos. */
 export function skipSpace(ptr: usize, end: i32, pos: i32): i32 {
@@ -57,11 +58,7 @@ export function skipValue(ptr: usize, end: i32, pos: i32): i32 {
 
 /** True when the bytes [start, end) equal the ASCII text. */
 export function bytesEqual(ptr: usize, start: i32, end: i32, text: string): bool {
-  if (end - start != text.length) return false;
-  for (let i = 0; i < text.length; i++) {
-    if (<u32>load<u8>(ptr + <usize>(start + i)) != <u32>load<u16>(changetype<usize>(text) + (<usize>i << 1))) return false;
-  }
-  return true;
+  return end >= start && asciiMatches(text, ptr + <usize>start, <usize>(end - start));
 }
 
 /** One member of a JSON object: key bytes without quotes and the value span. */
