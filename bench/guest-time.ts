@@ -7,8 +7,8 @@
  * call overhead, whose floor the no-op baseline shows.
  *
  * Every outermost call and every host call is timed by a pair of clock reads, and about one
- * clock read's cost of each pair falls outside the host's share: with 27 timed calls in a chat
- * that is over a microsecond that neither the plugin nor Envoy spends. `clockCost()` measures it
+ * clock read's cost of each pair falls outside the host's share: with about 35 timed calls in
+ * an AI plugin's chat that is nearly 2 µs that neither the plugin nor Envoy spends. `clockCost()` measures it
  * once and the figures take it out per timed call; `raw` keeps it.
  */
 import type { Host } from "../tests/host/direct.ts";

@@ -29,7 +29,6 @@ const add = (figure: string, value: string, key: string, raw: unknown) => {
   results[key] = raw;
 };
 
-
 const modules = [
   ...(existsSync(`${repoRoot}build`) ? readdirSync(`${repoRoot}build`).filter((f) => f.endsWith(".wasm")).map((f) => ({ name: f.slice(0, -5), path: pluginWasm(f.slice(0, -5)) })) : []),
   { name: "probe/noop", path: probeWasm("noop") },
@@ -66,7 +65,6 @@ bridge.call = (cluster, query, onReply) => {
 
 for (const probe of ["noop", "usage"]) await startUp(`probe/${probe}`, readFileSync(probeWasm(probe)), {});
 for (const name of PLUGINS) await startUp(name, readFileSync(pluginWasm(name)), PLUGIN_CONFIGS[name], bridge);
-
 
 const hosts: Record<string, Host> = { "no-op": await createHost({ wasm: probeWasm("noop"), logLevel: LOG_LEVEL }) };
 for (const name of PLUGINS) hosts[name] = await createHost({ wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });

@@ -171,7 +171,6 @@ export class LimitedStream extends HttpContext {
     return current > threshold ? max(retryAfter, ttl) : retryAfter;
   }
 
-
   private reject(retryAfter: i64): void {
     const config = this.config!;
     this.rejected = true;

@@ -137,7 +137,7 @@ export function getHeaderMapValue(mapType: MapType, name: string): string | null
   return takeString(headerCall(mapType, name));
 }
 
-/** Whether the header is present (with any value, empty included), without reading the value. */
+/** Whether the header is present (with any value, empty included), without decoding the value the host copies. */
 export function hasHeaderMapValue(mapType: MapType, name: string): bool {
   const present = took(headerCall(mapType, name));
   if (present) release(load<usize>(slots));

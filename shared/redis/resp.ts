@@ -384,7 +384,6 @@ export class RespReader {
     this.pos = this.end + 2;
     return value;
   }
-
 }
 
 class Decoder extends RespReader {
@@ -442,10 +441,10 @@ export function decodeReply(bytes: ArrayBuffer): RespValue {
   return decodeReplyAt(changetype<usize>(bytes), <u32>bytes.byteLength);
 }
 
-/** The same over `size` bytes at `ptr` (a reply read in place). */
 const SHARED_READER = new RespReader(0, 0);
 const SHARED_DECODER = new Decoder(0, 0);
 
+/** The same over `size` bytes at `ptr` (a reply read in place). */
 export function decodeReplyAt(ptr: usize, size: u32): RespValue {
   const decoder = SHARED_DECODER;
   decoder.reset(ptr, <i32>size);

@@ -35,7 +35,6 @@ function isSpace(c: u32): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
-
 /** Reads documents (the root value, or each element of a root array) and keeps the last usage Higress would keep. */
 export class JsonUsageStream {
   private state: i32 = ST_VALUE;

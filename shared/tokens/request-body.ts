@@ -27,12 +27,7 @@ export class RequestInfo {
 const rootMember = new JsonMember();
 const optionsMember = new JsonMember();
 
-/** Reads the top-level model, stream and stream_options of a JSON body; never traps on bad JSON. */
-export function readRequestInfo(body: ArrayBuffer): RequestInfo {
-  return readRequestInfoAt(changetype<usize>(body), body.byteLength);
-}
-
-/** The same over `end` bytes at `ptr` (a body read in place). */
+/** Reads the top-level model, stream and stream_options of the JSON body of `end` bytes at `ptr`; never traps on bad JSON. */
 export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
   const info = new RequestInfo();
   let pos = skipSpace(ptr, end, 0);
@@ -92,15 +87,11 @@ function readStreamOptions(ptr: usize, info: RequestInfo): void {
 }
 
 /**
- * Returns a new body with stream_options.include_usage set to true for a streaming request, or null when
- * nothing must change (not a stream, already true, or not a JSON object). An explicit false is overridden:
- * the plugin must see usage to charge, and the client only gains one extra final chunk.
+ * Returns a new body (the `length` bytes at `ptr` with stream_options.include_usage set to true)
+ * for a streaming request, or null when nothing must change (not a stream, already true, or not a
+ * JSON object). An explicit false is overridden: the plugin must see usage to charge, and the
+ * client only gains one extra final chunk.
  */
-export function injectStreamUsage(body: ArrayBuffer, info: RequestInfo): ArrayBuffer | null {
-  return injectStreamUsageAt(changetype<usize>(body), body.byteLength, info);
-}
-
-/** The same over `length` bytes at `ptr` (a body read in place); the result is a new buffer. */
 export function injectStreamUsageAt(ptr: usize, length: i32, info: RequestInfo): ArrayBuffer | null {
   if (!info.valid || !info.stream || info.includeUsage) return null;
   if (info.includeUsageStart >= 0) return splice(ptr, length, info.includeUsageStart, info.includeUsageEnd, TRUE_TEXT);

@@ -1,11 +1,15 @@
 /// <reference path="./as-pect.d.ts" />
 // Unit tests of the request-body model/stream reader, the stream_options injection and the content-type check.
-import { readRequestInfo, injectStreamUsage } from "../../shared/tokens/request-body";
+import { RequestInfo, readRequestInfoAt, injectStreamUsageAt } from "../../shared/tokens/request-body";
 import { shouldReadUsage } from "../../shared/tokens/content-type";
+
+function readRequestInfo(body: ArrayBuffer): RequestInfo {
+  return readRequestInfoAt(changetype<usize>(body), body.byteLength);
+}
 
 function injected(text: string): string {
   const body = String.UTF8.encode(text);
-  const out = injectStreamUsage(body, readRequestInfo(body));
+  const out = injectStreamUsageAt(changetype<usize>(body), body.byteLength, readRequestInfo(body));
   return out == null ? "unchanged" : String.UTF8.decode(out);
 }
 
