@@ -42,14 +42,14 @@ const WALKTHROUGH = {
   redis: { service_name: "local-redis.static", service_port: 80 },
 };
 
-async function gateway(config: object, withKeyAuth = false): Promise<Gateway> {
+async function gateway(config: object, withKeyAuth = false, upstreamUrl = upstream.url): Promise<Gateway> {
   const plugins = [];
   if (withKeyAuth) {
     plugins.push({ name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: USER1 }, { name: "aliyun-user2", credential: USER2 }] } });
   }
   plugins.push({ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config });
   const g = await startGateway({
-    clusters: { llm: { url: upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${redis.port}` } },
+    clusters: { llm: { url: upstreamUrl }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${redis.port}` } },
     routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
     plugins,
   });
@@ -117,6 +117,21 @@ test("a counter written by Higress is honoured: at the threshold passes, above i
   assert.equal((await chat(g, "higress-written")).status, 200, "current == threshold still passes");
   await redis.client.command("SET", keyOf("over"), 6, "EX", 60);
   assert.equal((await chat(g, "over")).status, 429);
+});
+
+test("every token served is recorded, also past the threshold (R1 amended)", async () => {
+  // Two chats pass the check at the threshold before either is charged; Higress's charge drops the second.
+  const slow = await startUpstream({ completionTokens: COMPLETION, chunkSize: 16, chunkDelayMs: 20 });
+  try {
+    const g = await gateway(WALKTHROUGH, false, slow.url);
+    await redis.client.command("SET", keyOf("burst"), 5, "EX", 60);
+    const answers = await Promise.all([chat(g, "burst"), chat(g, "burst")]);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+    await waitFor(async () => (await redis.client.get(keyOf("burst"))) === String(5 + 2 * (PROMPT + COMPLETION)));
+    assert.equal((await chat(g, "burst")).status, 429);
+  } finally {
+    await slow.close();
+  }
 });
 
 test("a stream without stream_options is charged (A1)", async () => {
