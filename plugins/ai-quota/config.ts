@@ -2,6 +2,7 @@
 import { ConfigObject } from "../../shared/json/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
+import { UsageOptions, parseUsageOptions } from "../../shared/usage/options";
 
 export const PLUGIN_NAME = "ai-quota";
 export const DEFAULT_ADMIN_PATH = "/quota";
@@ -18,7 +19,8 @@ export class QuotaConfig {
   adminDelta: string = "";
   keyPrefix: string = DEFAULT_KEY_PREFIX;
   failureModeDeny: bool = true;
-  injectStreamUsage: bool = true;
+  /** inject_stream_usage, estimate_missing_usage, estimate_bytes_per_token (A1, A4). */
+  usage: UsageOptions = new UsageOptions();
   redis: RedisConfig = new RedisConfig();
 
   /** `<redis_key_prefix><consumer>`, e.g. `chat_quota:aliyun-user1`. */
@@ -49,7 +51,7 @@ class QuotaParser extends ConfigParser<QuotaConfig> {
     if (redis === null) return null;
     config.redis = redis;
     config.failureModeDeny = fields.lenientBool("failure_mode_deny") != 0;
-    config.injectStreamUsage = fields.lenientBool("inject_stream_usage") != 0;
+    config.usage = parseUsageOptions(fields);
     return reader.failed ? null : config;
   }
 }

@@ -90,7 +90,7 @@ export class QuotaStream extends HttpContext {
       if (endOfStream) writeQuota(config, client, "", this.mode == Mode.AdminRefresh);
       return HeaderAction.StopIteration;
     }
-    const usage = new StreamUsage(config.injectStreamUsage);
+    const usage = new StreamUsage(config.usage);
     this.usage = usage;
     const usageAction = usage.onRequestHeaders(endOfStream);
     if (client.get(config.keyOf(consumer), new CheckAnswer(this)) != Status.Ok) {
@@ -180,7 +180,11 @@ export class QuotaStream extends HttpContext {
   }
 
   onResponseHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
-    if (this.usage !== null && !this.denied) this.usage!.onResponseHeaders();
+    if (this.usage !== null && !this.denied) {
+      this.usage!.onResponseHeaders();
+      // Read now: a stream that ends without its response's end is charged from onDelete.
+      this.routeLabel();
+    }
     return HeaderAction.Continue;
   }
 
@@ -192,16 +196,24 @@ export class QuotaStream extends HttpContext {
     return DataAction.Continue;
   }
 
-  /** Q5: input + output with one DECRBY at the end of the response. */
+  /** A stream that ended before its response did (client hang-up, upstream reset) is charged now (A4). */
+  onDelete(): void {
+    if (this.usage !== null && !this.denied) this.charge();
+  }
+
+  /** Q5: input + output with one DECRBY, once: at the end of the response, or of the stream. */
   private charge(): void {
-    const usage = this.usage!.usage;
+    const usage = this.usage!.settle();
     if (usage === null) return;
     const amount = usage.charge();
     const model = usage.model.length > 0 ? usage.model : this.usage!.requestModel.length > 0 ? this.usage!.requestModel : "unknown";
-    if (usage.inputTokens > 0) this.count("input_token", model, usage.inputTokens);
-    if (usage.outputTokens > 0) this.count("output_token", model, usage.outputTokens);
+    if (usage.estimated) {
+      if (amount > 0) this.count("estimated_token", model, amount);
+    } else {
+      if (usage.inputTokens > 0) this.count("input_token", model, usage.inputTokens);
+      if (usage.outputTokens > 0) this.count("output_token", model, usage.outputTokens);
+    }
     if (amount <= 0) return;
-    this.routeLabel();
     const status = this.client!.decrBy(this.config!.keyOf(this.consumer), amount, new ChargeAnswer(this));
     if (status != Status.Ok) {
       logWarn("ai-quota: charge could not be sent: status " + status.toString());

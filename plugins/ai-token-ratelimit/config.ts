@@ -5,6 +5,7 @@
 import { ConfigObject, JsonKind } from "../../shared/json/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
+import { UsageOptions, parseUsageOptions } from "../../shared/usage/options";
 import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
 import { lowerAscii } from "../../shared/text/index";
@@ -81,7 +82,8 @@ export class RateLimitConfig {
   rejectedMsg: string = DEFAULT_REJECTED_MSG;
   showLimitQuotaHeader: bool = false;
   failureModeDeny: bool = false;
-  injectStreamUsage: bool = true;
+  /** inject_stream_usage, estimate_missing_usage, estimate_bytes_per_token (A1, A4). */
+  usage: UsageOptions = new UsageOptions();
   redis: RedisConfig = new RedisConfig();
 }
 
@@ -263,7 +265,7 @@ class RateLimitParser extends ConfigParser<RateLimitConfig> {
     if (message !== null) config.rejectedMsg = message;
     config.showLimitQuotaHeader = fields.lenientBool("show_limit_quota_header") == 1;
     config.failureModeDeny = fields.lenientBool("failure_mode_deny") == 1;
-    config.injectStreamUsage = fields.lenientBool("inject_stream_usage") != 0;
+    config.usage = parseUsageOptions(fields);
     if (reader.failed) return null;
     nameKeys(config);
     return config;

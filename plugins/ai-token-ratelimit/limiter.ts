@@ -62,7 +62,6 @@ export class LimitedStream extends HttpContext {
   usage: StreamUsage | null = null;
   waitingForCheck: bool = false;
   rejected: bool = false;
-  charged: bool = false;
   /** The tightest window after the check: what is left, its threshold and seconds to reset. */
   remaining: i64 = -1;
   limit: i64 = -1;
@@ -83,7 +82,7 @@ export class LimitedStream extends HttpContext {
     this.client = client;
     const consumer = getRequestHeader("x-mse-consumer");
     if (consumer !== null) this.consumer = consumer;
-    const usage = new StreamUsage(config.injectStreamUsage);
+    const usage = new StreamUsage(config.usage);
     this.usage = usage;
     const usageAction = usage.onRequestHeaders(endOfStream);
     const counters = chooseCounters(config);
@@ -204,6 +203,8 @@ export class LimitedStream extends HttpContext {
   onResponseHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
     if (this.usage === null || this.rejected) return HeaderAction.Continue;
     this.usage!.onResponseHeaders();
+    // Read now: a stream that ends without its response's end is charged from onDelete.
+    this.readLabels();
     if (this.config!.showLimitQuotaHeader && this.limit >= 0) {
       setResponseHeader(LIMIT_HEADER, this.limit.toString());
       setResponseHeader(REMAINING_HEADER, this.remaining.toString());
@@ -228,20 +229,27 @@ export class LimitedStream extends HttpContext {
     return DataAction.Continue;
   }
 
-  /** Charges input + output once, at the end of the response (R1); nothing when no usage was reported. */
+  /** A stream that ended before its response did (client hang-up, upstream reset) is charged now (A4). */
+  onDelete(): void {
+    if (this.usage !== null && !this.rejected) this.charge();
+  }
+
+  /** Charges input + output once (R1): at the end of the response, or of the stream; an estimate when none was reported (A4). */
   private charge(): void {
-    const usage = this.usage!.usage;
-    if (usage === null || this.charged) return;
-    this.charged = true;
+    const usage = this.usage!.settle();
+    if (usage === null) return;
     const model = usage.model.length > 0 ? usage.model : this.usage!.requestModel.length > 0 ? this.usage!.requestModel : "unknown";
-    if (usage.inputTokens > 0) this.count("token_ratelimit_input_token", model, usage.inputTokens);
-    if (usage.outputTokens > 0) this.count("token_ratelimit_output_token", model, usage.outputTokens);
+    const amount = usage.charge();
+    if (usage.estimated) {
+      if (amount > 0) this.count("token_ratelimit_estimated_token", model, amount);
+    } else {
+      if (usage.inputTokens > 0) this.count("token_ratelimit_input_token", model, usage.inputTokens);
+      if (usage.outputTokens > 0) this.count("token_ratelimit_output_token", model, usage.outputTokens);
+    }
     const counters = this.counters;
     if (counters === null) return;
-    const amount = usage.charge();
     if (amount <= 0) return;
     const client = this.client!;
-    this.readLabels();
     const status = client.send(scriptCommand(client, CHARGE, counters, 1).int(amount), new ChargeReply(this));
     if (status != Status.Ok) {
       logWarn("ai-token-ratelimit: charge could not be sent: status " + status.toString());

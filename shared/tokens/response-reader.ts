@@ -31,6 +31,8 @@ export class UsageReader {
   private fieldIsData: bool = true;
   private afterCarriageReturn: bool = false;
   private lineHadData: bool = false;
+  /** SSE events ended so far that carried data. */
+  private events: i32 = 0;
 
   /** Back to the state of a new reader, keeping its buffers. */
   reset(): void {
@@ -41,6 +43,17 @@ export class UsageReader {
     this.fieldIsData = true;
     this.afterCarriageReturn = false;
     this.lineHadData = false;
+    this.events = 0;
+  }
+
+  /** SSE events with data seen so far, one cut off mid-way included: the streamed-content estimate counts them (A4). */
+  get dataEvents(): i32 {
+    return this.events + (this.lineHadData ? 1 : 0);
+  }
+
+  /** True once the body is known to be an SSE stream. */
+  get isSse(): bool {
+    return this.format == FORMAT_SSE;
   }
 
   /** Feeds one body chunk. */
@@ -131,6 +144,8 @@ export class UsageReader {
 
   private endLine(): void {
     if (this.sseState == SSE_LINE_START) {
+      // A blank line ends the event.
+      if (this.lineHadData) this.events++;
       this.json.resetDocument();
       this.lineHadData = false;
     } else if (this.sseState == SSE_AFTER_COLON) {

@@ -7,6 +7,8 @@ export class TokenUsage {
   inputTokens: i64 = 0;
   outputTokens: i64 = 0;
   totalTokens: i64 = 0;
+  /** True when the counts are the plugin's estimate (A4), not what the response reported. */
+  estimated: bool = false;
 
   /** The amount charged, input + output, as Higress. */
   charge(): i64 {

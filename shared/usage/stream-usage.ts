@@ -1,14 +1,20 @@
 /**
  * Token usage of one HTTP stream, for the AI plugins: adds stream_options.include_usage to
- * streaming requests (decision A1) and reads the usage the response reports, chunk by chunk.
- * Call each method from the matching HttpContext callback.
+ * streaming requests (decision A1), asks for an uncompressed response, reads the usage the
+ * response reports chunk by chunk, and estimates it when a metered response ends without (A4).
+ * Call each method from the matching HttpContext callback, and `settle` once the stream is over.
  */
 import {
-  HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, getResponseHeader, requestBodySize, setRequestBody,
-  BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
+  HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, removeRequestHeader, getResponseHeader, requestBodySize,
+  setRequestBody, BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
 } from "../index";
 import { UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
 import { indexOfAsciiCaseless } from "../text/index";
+import { UsageOptions } from "./options";
+import { estimateUsage } from "./estimate";
+
+/** Removed from every metered request, so the upstream answers in a body the reader can read (A4). */
+const ACCEPT_ENCODING = "accept-encoding";
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
 const spareReaders = new Array<UsageReader>();
@@ -44,8 +50,14 @@ export class StreamUsage extends BodyReader {
   private holdingHeaders: bool = false;
   private reader: UsageReader | null = null;
   private result: TokenUsage | null = null;
+  /** Body bytes each way, and whether the response is one the estimate covers (2xx). */
+  private requestBytes: u64 = 0;
+  private responseBytes: u64 = 0;
+  private metered: bool = false;
+  private sseEvents: i32 = -1;
+  private settled: bool = false;
 
-  constructor(private readonly inject: bool) {
+  constructor(private readonly options: UsageOptions) {
     super();
   }
 
@@ -54,6 +66,8 @@ export class StreamUsage extends BodyReader {
    * StopIteration still delivers the body) until the body is complete and content-length is right.
    */
   onRequestHeaders(endOfStream: bool): HeaderAction {
+    // What Higress's ai-proxy does too: a compressed answer would hide its usage from the reader.
+    removeRequestHeader(ACCEPT_ENCODING);
     if (endOfStream) return HeaderAction.Continue;
     const type = getRequestHeader("content-type");
     if (type === null || indexOfAsciiCaseless(type, "json") < 0) return HeaderAction.Continue;
@@ -68,7 +82,10 @@ export class StreamUsage extends BodyReader {
 
   /** From onRequestBody: buffers to the end, then reads model/stream and injects include_usage. */
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
-    if (!this.holdingHeaders) return DataAction.Continue;
+    if (!this.holdingHeaders) {
+      this.requestBytes += bodySize;
+      return DataAction.Continue;
+    }
     if (!endOfStream) return DataAction.StopIterationAndBuffer;
     this.readWholeBody(bodySize, false);
     return DataAction.Continue;
@@ -82,7 +99,8 @@ export class StreamUsage extends BodyReader {
   /** A request ended by trailers is framed without content-length unless it came with one. */
   private readWholeBody(bodySize: u32, endedByTrailers: bool): void {
     this.holdingHeaders = false;
-    const body = new RequestBodyRead(this.inject);
+    this.requestBytes = bodySize;
+    const body = new RequestBodyRead(this.options.inject);
     readRequestBody(bodySize, body);
     this.requestModel = body.model;
     const rewritten = body.rewritten;
@@ -93,8 +111,10 @@ export class StreamUsage extends BodyReader {
     }
   }
 
-  /** From onResponseHeaders: compressed or binary bodies are skipped, as Higress does. */
+  /** From onResponseHeaders: compressed or binary bodies are not read, only counted for the estimate. */
   onResponseHeaders(): void {
+    const status = getResponseHeader(":status");
+    this.metered = status !== null && status.length == 3 && status.charCodeAt(0) == 0x32;
     if (shouldReadUsage(getResponseHeader("content-type"), getResponseHeader("content-encoding"))) {
       this.reader = takeReader();
     } else if (logEnabled(LogLevel.Debug)) {
@@ -104,14 +124,18 @@ export class StreamUsage extends BodyReader {
 
   /** From onResponseBody: reads the chunk in place; at the end, the usage is available from `usage`. */
   onResponseBody(bodySize: u32, endOfStream: bool): void {
+    this.responseBytes += bodySize;
     const reader = this.reader;
     if (reader === null) return;
     if (bodySize > 0) readResponseBody(bodySize, this);
-    if (endOfStream) {
-      this.result = reader.finish();
-      this.reader = null;
-      returnReader(reader);
-    }
+    if (endOfStream) this.finishReading(reader);
+  }
+
+  private finishReading(reader: UsageReader): void {
+    this.result = reader.finish();
+    if (reader.isSse) this.sseEvents = reader.dataEvents;
+    this.reader = null;
+    returnReader(reader);
   }
 
   /** The chunk's bytes, straight from the host's block. */
@@ -124,5 +148,21 @@ export class StreamUsage extends BodyReader {
   get usage(): TokenUsage | null {
     const result = this.result;
     return result !== null && result.found ? result : null;
+  }
+
+  /**
+   * What to charge, once: at the response's end, or when the stream ends without one (client
+   * hang-up, upstream reset). The usage read so far when the response reported any; else, for a
+   * 2xx response to a request with a body, the estimate (unless estimate_missing_usage is false);
+   * else null. Later calls return null, so a stream is charged at most once.
+   */
+  settle(): TokenUsage | null {
+    if (this.settled) return null;
+    this.settled = true;
+    const reader = this.reader;
+    if (reader !== null) this.finishReading(reader);
+    const reported = this.usage;
+    if (reported !== null || !this.metered || !this.options.estimate) return reported;
+    return estimateUsage(this.requestBytes, this.responseBytes, this.sseEvents, this.options.bytesPerToken);
   }
 }

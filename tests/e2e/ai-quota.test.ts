@@ -177,7 +177,7 @@ test("50 concurrent chats of one consumer: the final quota is the start minus th
   }
 });
 
-test("a streamed chat split into tiny chunks is charged exactly; a stream cut off before its usage charges nothing", async () => {
+test("a streamed chat split into tiny chunks is charged exactly; an upstream reset before its answer began (Envoy's 503) charges nothing", async () => {
   const tiny = await startUpstream({ completionTokens: 12, chunkSize: 3 });
   const cut = await startUpstream({ completionTokens: 12, resetAfterBytes: 200, chunkSize: 50 });
   const make = (url: string) => quotaGateway(url, QUOTA, { splitEvery: 1 });
@@ -190,9 +190,10 @@ test("a streamed chat split into tiny chunks is charged exactly; a stream cut of
     assert.equal(streamed.status, 200);
     assert.match(streamed.body, /data: \[DONE\]/);
     await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user1")) === String(1000 - CHARGE));
-    await request(`${broken.url}/v1/chat/completions`, { headers: [["x-api-key", USER1], ["content-type", "application/json"]], body }).catch(() => null);
+    const refused = await request(`${broken.url}/v1/chat/completions`, { headers: [["x-api-key", USER1], ["content-type", "application/json"]], body });
+    assert.equal(refused.status, 503, "the upstream reset before its headers reached the gateway");
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(await redis.client.get("chat_quota:aliyun-user1"), String(1000 - CHARGE), "nothing charged for the cut-off stream");
+    assert.equal(await redis.client.get("chat_quota:aliyun-user1"), String(1000 - CHARGE), "nothing charged: no answer was served");
     assert.equal(broken.chain.failed(), false);
     assert.equal(split.chain.failed(), false);
   } finally {

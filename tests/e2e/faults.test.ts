@@ -1,12 +1,11 @@
 /**
  * Faults in the middle of a stream, through the whole chain (key-auth, ai-quota,
- * ai-token-ratelimit) with a real redis-server: the client going away, the upstream resetting.
- * Outcome each time: no trap, nothing charged for usage that never arrived, no double charge, and
- * the next request served and charged normally.
+ * ai-token-ratelimit) with a real redis-server: Redis going away between the check and the charge.
+ * Outcome: no trap, the lost charge counted once, never retried, and the next request served and
+ * charged normally. Clients hanging up and upstreams resetting: no-free-tokens.test.ts.
  */
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { startGateway, type Gateway } from "../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, type RedisServer } from "../support/redis.ts";
@@ -58,56 +57,12 @@ async function gateway(upstream: Upstream): Promise<Gateway> {
 
 const HEADERS: Array<[string, string]> = [["x-api-key", USER1], ["content-type", "application/json"]];
 
-/** A streamed chat whose client hangs up after the first body bytes; resolves when it has. */
-function chatAndHangUp(g: Gateway): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${g.url}/v1/chat/completions`, { method: "POST", headers: Object.fromEntries(HEADERS), agent: false }, (res) => {
-      res.once("data", () => {
-        req.destroy();
-        resolve();
-      });
-    });
-    req.on("error", () => undefined);
-    req.on("close", () => resolve());
-    req.setTimeout(5000, () => reject(new Error("no first chunk")));
-    req.end(STREAM_BODY);
-  });
-}
-
 async function charged(g: Gateway): Promise<void> {
   const answer = await request(`${g.url}/v1/chat/completions`, { headers: HEADERS, body: STREAM_BODY });
   assert.equal(answer.status, 200);
   assert.match(answer.body, /data: \[DONE\]/);
   await waitFor(async () => (await redis.client.get(LIMIT_KEY)) === String(PROMPT + COMPLETION) && (await redis.client.get(QUOTA_KEY)) === String(1000 - PROMPT - COMPLETION));
 }
-
-test("a client hanging up mid-stream is charged nothing, and the next chat is served and charged once", async () => {
-  const g = await gateway(slow);
-  await chatAndHangUp(g);
-  // Let the slow upstream run on past where a charge would have happened.
-  await new Promise((r) => setTimeout(r, 600));
-  assert.equal(await redis.client.get(QUOTA_KEY), "1000");
-  assert.equal(await redis.client.get(LIMIT_KEY), null);
-  assert.equal(g.chain.failed(), false);
-  await charged(g);
-});
-
-test("the upstream resetting mid-stream charges nothing, and the same gateway serves the next chat", async () => {
-  const cut = await startUpstream({ completionTokens: COMPLETION, chunkSize: 40, resetAfterBytes: 160 });
-  const g = await gateway(cut);
-  await request(`${g.url}/v1/chat/completions`, { headers: HEADERS, body: STREAM_BODY }).catch(() => null);
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(await redis.client.get(QUOTA_KEY), "1000");
-  assert.equal(await redis.client.get(LIMIT_KEY), null);
-  assert.equal(g.chain.failed(), false);
-  // The same VMs, the upstream healthy again: nothing of the broken stream is left to charge.
-  cut.options.resetAfterBytes = undefined;
-  try {
-    await charged(g);
-  } finally {
-    await cut.close();
-  }
-});
 
 test("Redis killed between the check and the charge: the chat is answered, the lost charge is counted once, and after a restart chats are checked and charged again", async () => {
   const g = await gateway(slow);

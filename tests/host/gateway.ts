@@ -108,6 +108,13 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
   let upstreamReq: http.ClientRequest | null = null;
   let finished = false;
   let stream: FilterChainStream;
+  // After response headers went out, Envoy answers an upstream reset by resetting the downstream.
+  const upstreamReset = () => {
+    if (finished) return;
+    finished = true;
+    stream.reset("upstream reset");
+    res.destroy();
+  };
 
   const sendUpstream = (target: URL, head: HeaderList, endStream: boolean) => {
     const outHeaders: Array<string> = [];
@@ -139,7 +146,7 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
         if (trailers.length) stream.encodeTrailers(trailers);
         else stream.encodeData(new Uint8Array(0), true);
       });
-      upstreamRes.on("error", () => stream.reset("upstream reset"));
+      upstreamRes.on("error", upstreamReset);
     });
     upstreamReq.on("error", () => {
       if (finished) return;
@@ -147,7 +154,7 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
         const body = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
         stream.encodeHeaders([[":status", "503"], ["content-type", "text/plain"], ["content-length", String(body.length)]], false);
         stream.encodeData(Buffer.from(body), true);
-      } else stream.reset("upstream reset");
+      } else upstreamReset();
     });
     if (endStream) upstreamReq.end();
   };

@@ -23,6 +23,8 @@ function documentedErrors(readme: string): string[] {
   return [...section(readme, "Errors").matchAll(/^\| (\d{3}) \| `([^`]*)` \| `([^`]+)` \|/gm)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
 }
 
+const usageOptions = readFileSync(`${repoRoot}shared/usage/options.ts`, "utf8");
+
 for (const plugin of plugins) {
   test(`${plugin}: every error constant is in the README's Errors table and every row is a constant`, () => {
     const readme = readFileSync(`${repoRoot}plugins/${plugin}/README.md`, "utf8");
@@ -46,8 +48,11 @@ for (const plugin of plugins) {
     for (const field of fields) {
       // The rule matcher reads _rules_ and the _match_*_ keys for every plugin.
       if (field.startsWith("_")) continue;
-      // The shared Redis block parser reads `redis` for the AI plugins.
-      const read = config.includes(`"${field}"`) || (field === "redis" && config.includes("parseRedisConfig(fields)"));
+      // The shared Redis block parser reads `redis` for the AI plugins, the shared metering options their usage fields.
+      const read =
+        config.includes(`"${field}"`) ||
+        (field === "redis" && config.includes("parseRedisConfig(fields)")) ||
+        (config.includes("parseUsageOptions(fields)") && usageOptions.includes(`"${field}"`));
       assert.ok(read, `${field} is documented but config.ts never reads it`);
     }
   });

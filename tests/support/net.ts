@@ -25,6 +25,8 @@ export interface RawResponse {
   headers: http.IncomingHttpHeaders;
   rawHeaders: string[];
   body: string;
+  /** The body as received, for compressed or binary answers. */
+  bytes: Buffer;
 }
 
 /** One HTTP/1.1 request; headers may repeat (pairs) and the path is sent as given. */
@@ -44,7 +46,10 @@ export async function request(url: string, options: { method?: string; path?: st
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: bytes.toString("utf8"), bytes });
+      });
       res.on("error", reject);
     });
     req.on("error", reject);

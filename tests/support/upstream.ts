@@ -4,7 +4,7 @@
  * deterministic usage, and a record of every request it received.
  */
 import http from "node:http";
-import { gzipSync } from "node:zlib";
+import { gzipSync, deflateSync, brotliCompressSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
 export interface ReceivedRequest {
@@ -24,14 +24,43 @@ export interface UpstreamOptions {
   chunkDelayMs?: number;
   /** Answer every request with this status and an OpenAI-style error body. */
   errorStatus?: number;
-  /** Send bodies gzip-compressed with `content-encoding: gzip`. */
+  /** Send bodies gzip-compressed with `content-encoding: gzip`, whatever the request accepts. */
   gzip?: boolean;
+  /** Send bodies in this encoding whatever the request accepts (an upstream that ignores Accept-Encoding). */
+  encoding?: Encoding;
+  /** Compress as a real server does: with the first of gzip, deflate, br that the request's Accept-Encoding lists. */
+  honourAcceptEncoding?: boolean;
+  /** Answers report no usage at all (an upstream that never does). */
+  noUsage?: boolean;
+  /** Write the body up to the first occurrence of this text, then stall with the connection open. */
+  stallAt?: string;
   /** Listen address; loopback unless a container needs to reach it. */
   host?: string;
   /** Listen port; 0 picks a free one. */
   port?: number;
   /** Destroy the socket after writing this many body bytes. */
   resetAfterBytes?: number;
+}
+
+export type Encoding = "gzip" | "deflate" | "br";
+
+const ENCODERS: Record<Encoding, (body: string) => Buffer> = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync };
+
+/** The first encoding of ours that an Accept-Encoding value lists (q-values ignored, as most servers do). */
+function acceptedEncoding(accept: string | undefined): Encoding | undefined {
+  const listed = (accept ?? "").toLowerCase().split(",").map((part) => part.split(";")[0].trim());
+  return listed.find((name): name is Encoding => name in ENCODERS);
+}
+
+/** Removes every "usage" member and usage-only chunk, as an upstream that reports none. */
+function withoutUsage(body: string, type: string): string {
+  const strip = (text: string) => JSON.stringify(JSON.parse(text), (key, value) => (key === "usage" || key === "usageMetadata" ? undefined : value));
+  if (!type.includes("event-stream")) return strip(body);
+  return body
+    .split("\n\n")
+    .filter((event) => !event.includes('"choices":[]'))
+    .map((event) => event.replace(/^data: (\{.*\})$/m, (_, json) => `data: ${strip(json)}`))
+    .join("\n\n");
 }
 
 export interface Upstream {
@@ -176,9 +205,13 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
         request = {};
       }
       const prompt = promptTokensOf(body);
-      const { type, body: out } = answer(url.pathname, url, request, prompt, options.completionTokens ?? 12);
-      res.writeHead(200, { "content-type": type, ...(options.gzip ? { "content-encoding": "gzip" } : {}) });
-      const bytes = options.gzip ? gzipSync(out) : Buffer.from(out);
+      const { type, body: answered } = answer(url.pathname, url, request, prompt, options.completionTokens ?? 12);
+      let out = options.noUsage ? withoutUsage(answered, type) : answered;
+      const stall = options.stallAt !== undefined ? out.indexOf(options.stallAt) : -1;
+      if (stall >= 0) out = out.slice(0, stall);
+      const encoding = options.gzip ? "gzip" : options.encoding ?? (options.honourAcceptEncoding ? acceptedEncoding(req.headers["accept-encoding"]) : undefined);
+      res.writeHead(200, { "content-type": type, ...(encoding ? { "content-encoding": encoding } : {}) });
+      const bytes = encoding ? ENCODERS[encoding](out) : Buffer.from(out);
       const size = options.chunkSize ?? bytes.length;
       for (let at = 0; at < bytes.length; at += size) {
         if (options.resetAfterBytes !== undefined && at >= options.resetAfterBytes) {
@@ -188,7 +221,8 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
         res.write(bytes.subarray(at, at + size));
         if (options.chunkDelayMs) await new Promise((r) => setTimeout(r, options.chunkDelayMs));
       }
-      res.end();
+      // Stalled: the connection stays open until the client or close() ends it.
+      if (stall < 0) res.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));

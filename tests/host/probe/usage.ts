@@ -9,12 +9,13 @@ import {
   RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, counter, incrementMetric,
 } from "../../../shared/index";
 import { StreamUsage } from "../../../shared/usage/stream-usage";
+import { UsageOptions } from "../../../shared/usage/options";
 
-let inject = true;
+const options = new UsageOptions();
 
 class UsageRoot extends RootContext {
   onConfigure(configuration: ArrayBuffer | null): bool {
-    inject = configuration === null || !String.UTF8.decode(configuration).includes('"inject":false');
+    options.inject = configuration === null || !String.UTF8.decode(configuration).includes('"inject":false');
     return true;
   }
   newHttpContext(id: u32): HttpContext {
@@ -23,7 +24,7 @@ class UsageRoot extends RootContext {
 }
 
 class UsageStream extends HttpContext {
-  usage: StreamUsage = new StreamUsage(inject);
+  usage: StreamUsage = new StreamUsage(options);
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
     return this.usage.onRequestHeaders(endOfStream);

@@ -1,0 +1,32 @@
+/**
+ * How the AI plugins meter a stream, the same fields in both: stream-usage injection (A1) and the
+ * estimate charged when a metered response ends without usage (A4). Parsed here once, so the two
+ * plugins cannot drift.
+ */
+import { ConfigObject } from "../json/index";
+
+/** Config field names, as users write them. */
+export const INJECT_STREAM_USAGE = "inject_stream_usage";
+export const ESTIMATE_MISSING_USAGE = "estimate_missing_usage";
+export const ESTIMATE_BYTES_PER_TOKEN = "estimate_bytes_per_token";
+
+/** Bytes of request or response body counted as one token by the estimate: about what BPE tokenizers give for English and JSON. */
+export const DEFAULT_BYTES_PER_TOKEN: i32 = 4;
+export const MAX_BYTES_PER_TOKEN: i32 = 1024;
+
+export class UsageOptions {
+  /** Add stream_options.include_usage to streaming requests that lack it. */
+  inject: bool = true;
+  /** Charge an estimate when a metered response ends without usage. */
+  estimate: bool = true;
+  bytesPerToken: i32 = DEFAULT_BYTES_PER_TOKEN;
+}
+
+/** Reads the three fields of `fields`; errors name the field (reader.failed tells). */
+export function parseUsageOptions(fields: ConfigObject): UsageOptions {
+  const options = new UsageOptions();
+  options.inject = fields.lenientBool(INJECT_STREAM_USAGE) != 0;
+  options.estimate = fields.lenientBool(ESTIMATE_MISSING_USAGE) != 0;
+  options.bytesPerToken = <i32>fields.int(ESTIMATE_BYTES_PER_TOKEN, DEFAULT_BYTES_PER_TOKEN, 1, MAX_BYTES_PER_TOKEN);
+  return options;
+}
