@@ -232,8 +232,14 @@ export async function fuzzAiPlugins(seed: number, count: number): Promise<FuzzRe
     if (body.length > 0) s.sendRequestBody(body, true);
     for (let turn = 0; turn < 20 && !s.upstream.ended && s.response() === null; turn++) await new Promise((r) => setImmediate(r));
     if (s.upstream.ended) {
-      s.sendResponseHeaders([[":status", "200"], ["content-type", random.pick(["application/json", "text/event-stream"])]]);
-      s.sendResponseBody(mutate(random, random.pick(BODIES), random.below(4)), true);
+      // Statuses, encodings and endings the metering must survive: an empty answer, a cut-off one
+      // (charged from proxy_on_delete, A4), an encoding it cannot read.
+      const response: Array<[string, string]> = [[":status", random.pick(["200", "204", "500", "2", "abc"])], ["content-type", random.pick(["application/json", "text/event-stream"])]];
+      if (random.below(3) === 0) response.push(["content-encoding", random.pick(["gzip", "br", "deflate", "identity", "GZIP", "", "x, gzip"])]);
+      const ending = random.below(6);
+      s.sendResponseHeaders(response, ending === 0);
+      if (ending !== 0) s.sendResponseBody(mutate(random, random.pick(BODIES), random.below(4)), ending !== 1);
+      if (ending === 1) s.reset();
       await new Promise((r) => setImmediate(r));
     }
     result.inputs++;
