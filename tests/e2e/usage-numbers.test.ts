@@ -12,9 +12,10 @@ import { startUpstream, type Upstream, type ReportedUsage } from "../support/ups
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
+import { sourceConstant } from "../support/source-constants.ts";
 
 /** The cap as shared/tokens/usage.ts defines it (2^53 - 1: what a Lua number holds exactly). */
-const USAGE_CAP = BigInt(/export const USAGE_CAP: i64 = (\d+);/.exec(readFileSync(`${repoRoot}shared/tokens/usage.ts`, "utf8"))![1]);
+const USAGE_CAP = BigInt(sourceConstant("shared/tokens/usage.ts", "USAGE_CAP"));
 const QUOTA = 1_000_000n;
 const COMPLETION = 12n;
 const REDIS_CLUSTER = "outbound|80||local-redis.static";
@@ -85,3 +86,10 @@ for (const { name, reported, charge } of CASES) {
     }
   });
 }
+
+test("USAGE_CAP is 2^53 - 1, and both AI plugins' READMEs say so", () => {
+  assert.equal(USAGE_CAP, 2n ** 53n - 1n);
+  for (const plugin of ["ai-quota", "ai-token-ratelimit"]) {
+    assert.ok(readFileSync(`${repoRoot}plugins/${plugin}/README.md`, "utf8").includes("saturate at 2^53 − 1 (`USAGE_CAP`"), plugin);
+  }
+});
