@@ -11,7 +11,7 @@ import { reply, queryQuota, writeQuota } from "./admin";
 import { QuotaReply, NO_CONSUMER, EMPTY_CONSUMER, NO_QUOTA, NOT_ADMIN, STORE_UNAVAILABLE } from "./errors";
 
 /** Metrics per route, consumer and model, named apart from ai-statistics' (A3). */
-function metricName(route: string, consumer: string, model: string, unused: string, what: string): string {
+function metricName(route: string, cluster: string, model: string, consumer: string, what: string): string {
   return "ai_quota.route." + route + ".consumer." + consumer + ".model." + model + "." + what;
 }
 const METRICS = new LabelledCounters(metricName);
@@ -57,7 +57,7 @@ export class QuotaStream extends HttpContext {
   }
 
   count(what: string, model: string, amount: i64 = 1): void {
-    incrementMetric(METRICS.id(this.routeLabel(), this.consumer, model, "", what), amount);
+    incrementMetric(METRICS.id(this.routeLabel(), "", model, this.consumer, what), amount);
   }
 
   /** The route, read once while the stream lives (a charge's reply may come after it). */

@@ -1,6 +1,7 @@
 /** Envoy stats defined by the plugin (exposed by Envoy as `wasmcustom.<name>`), plus time and timer. */
 import { Status, MetricType } from "../abi/enums";
 import * as host from "../abi/hostcalls";
+import { trafficLabel } from "./metric-label";
 
 // Every name stays cached: Envoy hands out a new id (and keeps it) on every define, so a name
 // defined twice would cost the proxy more than this map costs us.
@@ -28,8 +29,10 @@ export function counter(name: string): u32 {
   return id;
 }
 
-/** Distinct counter names per VM before new label sets are counted under OVERFLOW_LABEL. */
+/** Distinct counter names per VM before new label sets are counted with every label OVERFLOW_LABEL. */
 export const MAX_COUNTER_NAMES = 4096;
+/** Distinct values per VM of each label taken from traffic (model, consumer) before new ones are OVERFLOW_LABEL. */
+export const MAX_LABEL_VALUES = 512;
 export const OVERFLOW_LABEL = "overflow";
 
 /** Equal strings; the same object (a recent value, a literal suffix) answers without a call. */
@@ -38,30 +41,70 @@ function same(a: string, b: string): bool {
   return changetype<usize>(a) == changetype<usize>(b) || a == b;
 }
 
-/** Builds a counter name from four labels and the counter's own suffix. */
-export type CounterName = (a: string, b: string, c: string, d: string, suffix: string) => string;
+/** A string in the module's static data: a literal of the plugin's code ("none", "unknown"), never traffic. */
+@inline
+function isLiteral(text: string): bool {
+  return changetype<usize>(text) < __heap_base;
+}
+
+/** The values one traffic label has shown, at most MAX_LABEL_VALUES of them. */
+class LabelValues {
+  // A map of the same type as the names' (the values are unused): one more Set type would cost
+  // the module about a kilobyte of code.
+  private values: Map<string, u32> = new Map<string, u32>();
+
+  /** `label` when it is a literal, already shown, or there is room; OVERFLOW_LABEL when there is none. */
+  admit(label: string): string {
+    if (isLiteral(label) || this.values.has(label)) return label;
+    if (this.values.size >= MAX_LABEL_VALUES) return OVERFLOW_LABEL;
+    this.values.set(label, 0);
+    return label;
+  }
+}
+
+// Per VM, like the names: a client sending a new model or consumer per request fills its own
+// label's values and then counts as `overflow` there, leaving other labels and names to the rest.
+const models = new LabelValues();
+const consumers = new LabelValues();
+
+/**
+ * Builds a counter name from its labels and the counter's own suffix. Route and cluster come from
+ * the proxy's configuration and are used as they are (Higress's names keep their `.` and `|`);
+ * model and consumer come from traffic and arrive cut and cleaned (trafficLabel).
+ */
+export type CounterName = (route: string, cluster: string, model: string, consumer: string, suffix: string) => string;
 
 /**
  * Counter ids for the labels seen last. Requests in a row mostly share route, upstream, model and
- * consumer, so four string comparisons replace building and hashing each name. After
- * MAX_COUNTER_NAMES names, a new label set is counted with every label OVERFLOW_LABEL.
+ * consumer, so four string comparisons replace building and hashing each name. Model and consumer
+ * are made labels here, at the root, whoever calls: cut and cleaned by trafficLabel, and past
+ * MAX_LABEL_VALUES distinct values of one, that one is OVERFLOW_LABEL. After MAX_COUNTER_NAMES
+ * names, a new label set is counted with every label OVERFLOW_LABEL.
  */
 export class LabelledCounters {
-  private a: string = "";
-  private b: string = "";
-  private c: string = "";
-  private d: string = "";
+  private route: string = "";
+  private cluster: string = "";
+  private model: string = "";
+  private consumer: string = "";
+  // The labels shown in names: model and consumer, or OVERFLOW_LABEL past MAX_LABEL_VALUES.
+  private modelShown: string = "";
+  private consumerShown: string = "";
   private suffixes: Array<string> = [];
   private ids: Array<u32> = [];
 
   constructor(private format: CounterName) {}
 
-  id(a: string, b: string, c: string, d: string, suffix: string): u32 {
-    if (!same(a, this.a) || !same(b, this.b) || !same(c, this.c) || !same(d, this.d)) {
-      this.a = a;
-      this.b = b;
-      this.c = c;
-      this.d = d;
+  id(route: string, cluster: string, model: string, consumer: string, suffix: string): u32 {
+    // A short clean label comes back as the same string, so the comparisons below stay by identity.
+    model = trafficLabel(model);
+    consumer = trafficLabel(consumer);
+    if (!same(route, this.route) || !same(cluster, this.cluster) || !same(model, this.model) || !same(consumer, this.consumer)) {
+      this.route = route;
+      this.cluster = cluster;
+      this.model = model;
+      this.consumer = consumer;
+      this.modelShown = models.admit(model);
+      this.consumerShown = consumers.admit(consumer);
       this.suffixes.length = 0;
       this.ids.length = 0;
     }
@@ -69,9 +112,8 @@ export class LabelledCounters {
       if (same(unchecked(this.suffixes[i]), suffix)) return unchecked(this.ids[i]);
     }
     const format = this.format;
-    let name = format(a, b, c, d, suffix);
-    // Labels come from requests (consumer, model): past the cap, new label sets share one, so no
-    // client can grow the proxy's stats without end.
+    let name = format(route, cluster, this.modelShown, this.consumerShown, suffix);
+    // Past the cap, new label sets share one name, so no client can grow the proxy's stats without end.
     if (!counters.has(name) && counters.size >= MAX_COUNTER_NAMES) name = format(OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, suffix);
     const id = counter(name);
     // A refused name (id 0) is asked again next time.

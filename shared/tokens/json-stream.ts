@@ -4,13 +4,15 @@ import {
   FIELD_CACHE_CREATION, FIELD_CACHE_READ, FIELD_COUNT,
 } from "./keys";
 import { stringRunEnd } from "./scan";
+import { USAGE_CAP, saturatedCount } from "./usage";
 
 const MAX_DEPTH: i32 = 64;
 /** Longest model name kept; longer names are cut. */
 export const MAX_MODEL_LENGTH: i32 = 128;
 const NO_PRIORITY: i32 = 255;
-const SATURATE_AT: i64 = 922337203685477580;
 const MAX_FRACTION_DIGITS: i32 = 17;
+/** Exponent digits and dropped integer digits stop counting here: any more is past the cap (or 0) anyway. */
+const MAX_EXPONENT: i32 = 1000;
 const PART_INTEGER: i32 = 0;
 const PART_FRACTION: i32 = 1;
 const PART_EXPONENT: i32 = 2;
@@ -53,6 +55,8 @@ export class JsonUsageStream {
   private negative: bool = false;
   private fraction: i64 = 0;
   private fractionLength: i32 = 0;
+  /** Integer digits past the first ones that already exceed USAGE_CAP: each one is a power of ten. */
+  private droppedDigits: i32 = 0;
   private exponent: i32 = 0;
   private exponentNegative: bool = false;
   private skipDepth: i32 = 0;
@@ -279,6 +283,7 @@ export class JsonUsageStream {
     this.negative = false;
     this.fraction = 0;
     this.fractionLength = 0;
+    this.droppedDigits = 0;
     this.exponent = 0;
     this.exponentNegative = false;
   }
@@ -406,15 +411,17 @@ export class JsonUsageStream {
     const part = this.numberPart;
     if (part == PART_INTEGER && isDigit) {
       this.sawDigit = true;
-      // Saturate rather than wrap: a bogus huge count must not become negative.
-      if (this.digits < SATURATE_AT) this.digits = this.digits * 10 + <i64>(c - 0x30);
+      // Digits stop once past the cap (at most 10 × USAGE_CAP + 9, far from wrapping an i64); the
+      // rest still count as powers of ten, so that 1234567890123456789e-10 reads 123456789.
+      if (this.digits <= USAGE_CAP) this.digits = this.digits * 10 + <i64>(c - 0x30);
+      else if (this.droppedDigits < MAX_EXPONENT) this.droppedDigits++;
     } else if (part == PART_FRACTION && isDigit) {
       if (this.fractionLength < MAX_FRACTION_DIGITS) {
         this.fraction = this.fraction * 10 + <i64>(c - 0x30);
         this.fractionLength++;
       }
     } else if (part == PART_EXPONENT && isDigit) {
-      if (this.exponent < 100) this.exponent = this.exponent * 10 + <i32>(c - 0x30);
+      if (this.exponent < MAX_EXPONENT) this.exponent = this.exponent * 10 + <i32>(c - 0x30);
     } else if (c == 0x2e && part == PART_INTEGER) {
       this.numberPart = PART_FRACTION;
     } else if ((c == 0x65 || c == 0x45) && part != PART_EXPONENT) {
@@ -428,16 +435,21 @@ export class JsonUsageStream {
     }
   }
 
-  /** The integer value of the number read, truncated toward zero like Higress's lenient conversion; negatives are 0. */
+  /**
+   * The integer value of the number read, truncated toward zero like Higress's lenient conversion,
+   * held to [0, USAGE_CAP]: a negative count is 0 (it must never credit a counter or a quota), a
+   * larger one (9223372036854775807, 1e30, 1e400) is USAGE_CAP.
+   */
   private numberValue(): i64 {
     if (this.negative) return 0;
     let value = this.digits;
-    let exponent = this.exponentNegative ? -this.exponent : this.exponent;
-    // Move fraction digits into the integer part while the exponent allows it.
+    let exponent = (this.exponentNegative ? -this.exponent : this.exponent) + this.droppedDigits;
+    // Move fraction digits into the integer part while the exponent allows it (with digits
+    // dropped, value is already past the cap and the first step returns).
     let fraction = this.fraction;
     let length = this.fractionLength;
-    while (exponent > 0) {
-      if (value >= SATURATE_AT) return value;
+    while (exponent > 0 && (value > 0 || length > 0)) {
+      if (value > USAGE_CAP) return USAGE_CAP;
       let next: i64 = 0;
       if (length > 0) {
         let scale: i64 = 1;
@@ -453,7 +465,7 @@ export class JsonUsageStream {
       value /= 10;
       exponent++;
     }
-    return value;
+    return saturatedCount(value);
   }
 
   private stringByte(c: u32): void {
@@ -503,9 +515,10 @@ export class JsonUsageStream {
     }
     const input = this.has(FIELD_INPUT) ? unchecked(this.docValues[FIELD_INPUT]) : this.inputTokens;
     const output = this.has(FIELD_OUTPUT) ? unchecked(this.docValues[FIELD_OUTPUT]) : this.outputTokens;
+    // Four counts of at most USAGE_CAP each cannot wrap; the sum saturates like each count.
     const total = this.has(FIELD_TOTAL)
       ? unchecked(this.docValues[FIELD_TOTAL])
-      : input + output + unchecked(this.docValues[FIELD_CACHE_CREATION]) + unchecked(this.docValues[FIELD_CACHE_READ]);
+      : saturatedCount(input + output + unchecked(this.docValues[FIELD_CACHE_CREATION]) + unchecked(this.docValues[FIELD_CACHE_READ]));
     if (total <= 0) return;
     this.found = true;
     this.inputTokens = input;

@@ -1,7 +1,8 @@
 /**
  * The plugins run on AssemblyScript's minimal runtime, which collects only between callbacks
- * (shared/abi/memory.ts). These tests hold each built plugin to a flat heap: over many chats, and
- * over one long stream of large chunks that arrives within a single request.
+ * (shared/abi/memory.ts). These tests hold each built plugin to a flat heap: over many chats, over
+ * one long stream of large chunks that arrives within a single request, and (the AI plugins) over
+ * chats that each name a new, huge model and consumer.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -71,6 +72,42 @@ for (const [name, config] of PLUGINS) {
     });
     assert.ok(memory.buffer.byteLength < 8 << 20, `guest memory ${memory.buffer.byteLength} bytes`);
     assert.equal(Buffer.concat(s!.downstream.chunks).length, 64 * chunk.length + LAST_EVENT.length, "the stream reached the client whole");
+    assert.equal(host.chain.failed(), false);
+  });
+}
+
+// Labels from traffic (issue 15, item 9): every chat names a new model and a new consumer, 1 KB
+// each, and every 64th a 500 KB model (in the request and the answer) and a 48 KB consumer. Past
+// the label caps (shared/runtime/metrics.ts) nothing more is kept, so guest memory stops growing.
+const HUGE_MODEL = "h.".repeat(256 * 1024);
+const HUGE_CONSUMER = "k.".repeat(24 * 1024);
+
+async function adversarialChat(host: Host, i: number): Promise<void> {
+  const huge = i % 64 === 0;
+  const model = (huge ? HUGE_MODEL : "m.".repeat(512)) + i;
+  const consumer = (huge ? HUGE_CONSUMER : "c.".repeat(512)) + i;
+  await redis.client.set(`chat_quota:${consumer}`, 1_000_000);
+  const headers: Array<[string, string]> = [["x-api-key", "user1-key"], ["x-mse-consumer", consumer], ["content-type", "application/json"]];
+  const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", headers), false);
+  s.sendRequestBody(JSON.stringify({ model, messages: [{ role: "user", content: "Who are you?" }] }), true);
+  await s.decided();
+  assert.ok(s.upstream.ended, "the chat reached the upstream");
+  s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]);
+  s.sendResponseBody(JSON.stringify({ model, usage: { prompt_tokens: 10, completion_tokens: 150 } }), true);
+}
+
+for (const [name, config] of PLUGINS.filter(([plugin]) => plugin.startsWith("ai-"))) {
+  test(`${name}: guest memory stays flat from 1 500 to 4 500 chats that each name a new, huge model and consumer`, async () => {
+    const host = await createHost({ wasm: pluginWasm(name), config, redis: bridge });
+    const memory = host.chain.vms[0].memory;
+    let i = 0;
+    for (; i < 1500; i++) await adversarialChat(host, i);
+    const after1500 = memory.buffer.byteLength;
+    for (; i < 4500; i++) await adversarialChat(host, i);
+    assert.equal(memory.buffer.byteLength, after1500);
+    assert.ok(after1500 < 8 << 20, `guest memory ${after1500} bytes`);
+    const longest = Math.max(...host.chain.metrics().map((m) => m.name.length));
+    assert.ok(longest < 512, `the longest stat name has ${longest} characters`);
     assert.equal(host.chain.failed(), false);
   });
 }

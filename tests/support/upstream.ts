@@ -40,6 +40,16 @@ export interface UpstreamOptions {
   port?: number;
   /** Destroy the socket after writing this many body bytes. */
   resetAfterBytes?: number;
+  /** Usage every answer reports, as JSON number text written verbatim (`"9223372036854775807"`, `"1e30"`, `"-5"`). */
+  reportedUsage?: ReportedUsage;
+  /** The model every answer names, instead of the request's. */
+  model?: string;
+}
+
+/** Counts in place of the word count (`prompt`) and `completionTokens`; the total is their sum as JavaScript adds them. */
+export interface ReportedUsage {
+  prompt?: string;
+  completion?: string;
 }
 
 export type Encoding = "gzip" | "deflate" | "br";
@@ -100,8 +110,8 @@ function openAiUsage(prompt: number, completion: number) {
 }
 
 /** The body and content type for one request; `stream` decides JSON vs SSE as each API does. */
-function answer(path: string, url: URL, request: Record<string, any>, prompt: number, completion: number): { type: string; body: string } {
-  const model = String(request.model ?? "test-model");
+function answer(path: string, url: URL, request: Record<string, any>, prompt: number, completion: number, reportedModel?: string): { type: string; body: string } {
+  const model = reportedModel ?? String(request.model ?? "test-model");
   const created = 1_700_000_000;
   const stream = request.stream === true;
   if (path.endsWith("/chat/completions")) {
@@ -184,6 +194,21 @@ function answer(path: string, url: URL, request: Record<string, any>, prompt: nu
   return { type: "application/json", body: JSON.stringify({ ok: true, path }) };
 }
 
+// Numbers no answer holds otherwise, replaced by the reported text once the body is built (JSON.stringify
+// cannot write 9223372036854775807 or 1e30 as given).
+const PROMPT_MARK = 710_000_001;
+const COMPLETION_MARK = 720_000_002;
+
+function withReportedUsage(body: string, prompt: number, completion: number, reported: ReportedUsage): string {
+  const promptText = reported.prompt ?? String(prompt);
+  const completionText = reported.completion ?? String(completion);
+  const totalText = JSON.stringify(Number(promptText) + Number(completionText));
+  return body
+    .replace(new RegExp(`\\b${prompt + completion}\\b`, "g"), totalText)
+    .replace(new RegExp(`\\b${PROMPT_MARK}\\b`, "g"), promptText)
+    .replace(new RegExp(`\\b${COMPLETION_MARK}\\b`, "g"), completionText);
+}
+
 export async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
   const requests: ReceivedRequest[] = [];
   const server = http.createServer((req, res) => {
@@ -204,9 +229,13 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       } catch {
         request = {};
       }
-      const prompt = promptTokensOf(body);
-      const { type, body: answered } = answer(url.pathname, url, request, prompt, options.completionTokens ?? 12);
-      let out = options.noUsage ? withoutUsage(answered, type) : answered;
+      const reported = options.reportedUsage;
+      const prompt = reported?.prompt !== undefined ? PROMPT_MARK : promptTokensOf(body);
+      const completion = reported?.completion !== undefined ? COMPLETION_MARK : options.completionTokens ?? 12;
+      const answered = answer(url.pathname, url, request, prompt, completion, options.model);
+      const type = answered.type;
+      let out = reported ? withReportedUsage(answered.body, prompt, completion, reported) : answered.body;
+      if (options.noUsage) out = withoutUsage(out, type);
       const stall = options.stallAt !== undefined ? out.indexOf(options.stallAt) : -1;
       if (stall >= 0) out = out.slice(0, stall);
       const encoding = options.gzip ? "gzip" : options.encoding ?? (options.honourAcceptEncoding ? acceptedEncoding(req.headers["accept-encoding"]) : undefined);

@@ -1,7 +1,7 @@
 /// <reference path="./as-pect.d.ts" />
 // Unit tests of the incremental token-usage reader over the embedded fixtures, splits, random input and huge bodies.
 import { UsageReader, readUsage } from "../../shared/tokens/response-reader";
-import { TokenUsage } from "../../shared/tokens/usage";
+import { TokenUsage, USAGE_CAP } from "../../shared/tokens/usage";
 import {
   FIXTURE_NAMES, FIXTURE_BODIES, FIXTURE_FOUND, FIXTURE_MODELS, FIXTURE_INPUT, FIXTURE_OUTPUT, FIXTURE_TOTAL,
 } from "./fixtures.generated";
@@ -203,5 +203,100 @@ describe("token usage number forms", () => {
     const usage = readUsage(String.UTF8.encode('{"usage":{"prompt_tokens":-5,"completion_tokens":3}}'), 0);
     expect(usage.inputTokens).toBe(0);
     expect(usage.outputTokens).toBe(3);
+  });
+});
+
+/** The prompt count read from `{"usage":{"prompt_tokens":<text>,"completion_tokens":1}}`, whole and one byte at a time (the same). */
+function promptOf(text: string): i64 {
+  const body = String.UTF8.encode('{"usage":{"prompt_tokens":' + text + ',"completion_tokens":1}}');
+  const whole = readUsage(body, 0).inputTokens;
+  expect(readUsage(body, 1).inputTokens).toBe(whole, text + " read byte by byte");
+  return whole;
+}
+
+describe("token usage saturation at USAGE_CAP (2^53 - 1, exact in a Lua number)", () => {
+  it("is 2^53 - 1", () => {
+    expect(USAGE_CAP).toBe(<i64>9007199254740991);
+    expect(<f64>USAGE_CAP).toBe(9007199254740991.0);
+  });
+
+  it("reads integers up to the cap exactly", () => {
+    expect(promptOf("9007199254740991")).toBe(USAGE_CAP);
+    expect(promptOf("9007199254740990")).toBe(<i64>9007199254740990);
+    expect(promptOf("4503599627370497")).toBe(<i64>4503599627370497);
+    expect(promptOf("0")).toBe(0);
+  });
+
+  it("saturates integers past the cap, i64's limit and beyond, never wrapping", () => {
+    expect(promptOf("9007199254740992")).toBe(USAGE_CAP);
+    expect(promptOf("9007199254740993")).toBe(USAGE_CAP);
+    expect(promptOf("9223372036854775807")).toBe(USAGE_CAP);
+    expect(promptOf("9223372036854775808")).toBe(USAGE_CAP);
+    expect(promptOf("18446744073709551617")).toBe(USAGE_CAP);
+    expect(promptOf("9".repeat(5000))).toBe(USAGE_CAP);
+  });
+
+  it("saturates exponents: 1e30, 1E400, 1e+16, a fraction moved past the cap", () => {
+    expect(promptOf("1e30")).toBe(USAGE_CAP);
+    expect(promptOf("1E400")).toBe(USAGE_CAP);
+    expect(promptOf("1e+16")).toBe(USAGE_CAP);
+    expect(promptOf("1e15")).toBe(<i64>1000000000000000);
+    expect(promptOf("9.007199254740991e15")).toBe(USAGE_CAP);
+    expect(promptOf("9.007199254740992e15")).toBe(USAGE_CAP);
+    expect(promptOf("1e99999999999")).toBe(USAGE_CAP);
+  });
+
+  it("applies a negative exponent to every digit, also those past the cap", () => {
+    expect(promptOf("1234567890123456789e-10")).toBe(123456789);
+    expect(promptOf("1" + "0".repeat(400) + "e-398")).toBe(100);
+    expect(promptOf("1e-400")).toBe(0);
+    expect(promptOf("0e999999")).toBe(0);
+    expect(promptOf("0.000001e7")).toBe(10);
+  });
+
+  it("reads every negative form as zero: -5, -1e30, -0, -9223372036854775808", () => {
+    expect(promptOf("-5")).toBe(0);
+    expect(promptOf("-1e30")).toBe(0);
+    expect(promptOf("-0")).toBe(0);
+    expect(promptOf("-9223372036854775808")).toBe(0);
+  });
+
+  it("saturates a count sent as a string", () => {
+    expect(promptOf('"9223372036854775807"')).toBe(USAGE_CAP);
+    expect(promptOf('"1e30"')).toBe(USAGE_CAP);
+  });
+
+  it("saturates the total it adds up itself, and the charge, input + output", () => {
+    const usage = readUsage(String.UTF8.encode('{"usage":{"input_tokens":9223372036854775807,"output_tokens":9e18,"cache_read_input_tokens":1e30}}'), 0);
+    expect(usage.found).toBe(true);
+    expect(usage.inputTokens).toBe(USAGE_CAP);
+    expect(usage.outputTokens).toBe(USAGE_CAP);
+    expect(usage.totalTokens).toBe(USAGE_CAP);
+    expect(usage.charge()).toBe(USAGE_CAP);
+    const reported = readUsage(String.UTF8.encode('{"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":1e400}}'), 0);
+    expect(reported.totalTokens).toBe(USAGE_CAP);
+    expect(reported.charge()).toBe(3);
+  });
+
+  it("keeps a usage whose counts are all negative as no usage at all", () => {
+    const usage = readUsage(String.UTF8.encode('{"usage":{"prompt_tokens":-5,"completion_tokens":-7}}'), 0);
+    expect(usage.found).toBe(false);
+    expect(usage.charge()).toBe(0);
+  });
+
+  it("charges within [0, USAGE_CAP] whatever the counts hold", () => {
+    const usage = new TokenUsage();
+    usage.inputTokens = i64.MAX_VALUE;
+    usage.outputTokens = i64.MAX_VALUE;
+    expect(usage.charge()).toBe(USAGE_CAP);
+    usage.inputTokens = USAGE_CAP;
+    usage.outputTokens = 1;
+    expect(usage.charge()).toBe(USAGE_CAP);
+    usage.inputTokens = -5;
+    usage.outputTokens = 12;
+    expect(usage.charge()).toBe(12);
+    usage.inputTokens = i64.MIN_VALUE;
+    usage.outputTokens = i64.MIN_VALUE;
+    expect(usage.charge()).toBe(0);
   });
 });

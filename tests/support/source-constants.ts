@@ -1,0 +1,10 @@
+/** Constants read from the AssemblyScript sources, so tests use the one definition the code has. */
+import { readFileSync } from "node:fs";
+import { repoRoot } from "./paths.ts";
+
+/** The value of `export const <name>[: type] = <value>;` in `file` (from the repository root), quotes dropped. */
+export function sourceConstant(file: string, name: string): string {
+  const match = new RegExp(`export const ${name}(?:: \\w+)? = "?([^";]+)"?;`).exec(readFileSync(`${repoRoot}${file}`, "utf8"));
+  if (!match) throw new Error(`no constant ${name} in ${file}`);
+  return match[1];
+}
