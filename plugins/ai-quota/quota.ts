@@ -43,7 +43,7 @@ class ChargeAnswer extends RedisCallback {
 export class QuotaStream extends HttpContext {
   config: QuotaConfig | null = null;
   client: RedisClient | null = null;
-  mode: Mode = Mode.None;
+  mode: Mode = Mode.Chat;
   consumer: string = "";
   /** Metric label, read when the first metric needs it. */
   routeRead: bool = false;
@@ -78,8 +78,7 @@ export class QuotaStream extends HttpContext {
     if (consumer.length == 0) return this.deny(EMPTY_CONSUMER);
     this.consumer = consumer;
     const path = getRequestHeader(":path");
-    this.mode = path === null ? Mode.None : modeOf(path, config);
-    if (this.mode == Mode.None) return HeaderAction.Continue;
+    this.mode = path === null ? Mode.Chat : modeOf(path, config);
     if (this.mode != Mode.Chat) {
       if (consumer != config.adminConsumer) return this.deny(NOT_ADMIN);
       if (this.mode == Mode.AdminQuery) {

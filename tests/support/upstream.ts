@@ -32,6 +32,8 @@ export interface UpstreamOptions {
   port?: number;
   /** Destroy the socket after writing this many body bytes. */
   resetAfterBytes?: number;
+  /** Serve paths as an upstream that normalises them does (see normalisedPath). */
+  normalisePaths?: boolean;
 }
 
 export interface Upstream {
@@ -68,6 +70,15 @@ function sse(events: Array<{ event?: string; data: unknown }>): string {
 
 function openAiUsage(prompt: number, completion: number) {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/**
+ * What an upstream that normalises paths serves: case folded, `;` parameters and doubled or
+ * trailing slashes dropped, and Ollama's `/api/chat` answered as chat completions.
+ */
+export function normalisedPath(path: string): string {
+  const folded = path.toLowerCase().replace(/;[^/]*/g, "").replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1");
+  return folded === "/api/chat" ? "/v1/chat/completions" : folded;
 }
 
 /** The body and content type for one request; `stream` decides JSON vs SSE as each API does. */
@@ -176,7 +187,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
         request = {};
       }
       const prompt = promptTokensOf(body);
-      const { type, body: out } = answer(url.pathname, url, request, prompt, options.completionTokens ?? 12);
+      const { type, body: out } = answer(options.normalisePaths ? normalisedPath(url.pathname) : url.pathname, url, request, prompt, options.completionTokens ?? 12);
       res.writeHead(200, { "content-type": type, ...(options.gzip ? { "content-encoding": "gzip" } : {}) });
       const bytes = options.gzip ? gzipSync(out) : Buffer.from(out);
       const size = options.chunkSize ?? bytes.length;
