@@ -7,8 +7,11 @@ import {
   HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, getResponseHeader, requestBodySize, setRequestBody,
   BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
 } from "../index";
-import { UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
-import { indexOfAsciiCaseless } from "../text/index";
+import {
+  UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage, REFUSE_NONE, START_MORE, START_OBJECT, START_WIDE,
+  requestBodyStart, readableRequestEncoding,
+} from "../tokens/index";
+import { BodyRefusal, UNREADABLE_ENCODING, refusalOf } from "./refusal";
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
 const spareReaders = new Array<UsageReader>();
@@ -24,9 +27,10 @@ function returnReader(reader: UsageReader): void {
   spareReaders.push(reader);
 }
 
-/** A whole JSON request body, read in place: its `model`, and the body with include_usage added when asked. */
+/** A whole request body, read in place: its `model`, why it is refused, and the body with include_usage added when asked. */
 class RequestBodyRead extends BodyReader {
   model: string = "";
+  refusal: i32 = REFUSE_NONE;
   rewritten: ArrayBuffer | null = null;
   constructor(private readonly inject: bool) {
     super();
@@ -34,14 +38,34 @@ class RequestBodyRead extends BodyReader {
   read(ptr: usize, size: usize): void {
     const info = readRequestInfoAt(ptr, <i32>size);
     this.model = info.model;
+    // With inject_stream_usage off the body is read for its model only: nothing in it is refused.
+    this.refusal = this.inject ? info.refusal : REFUSE_NONE;
     if (this.inject) this.rewritten = injectStreamUsageAt(ptr, <i32>size, info);
   }
 }
 
+/** The start of a request body still arriving: START_* (one body is read at a time). */
+class RequestStartRead extends BodyReader {
+  start: i32 = START_MORE;
+  read(ptr: usize, size: usize): void {
+    this.start = requestBodyStart(ptr, <i32>size, false);
+  }
+}
+const startRead = new RequestStartRead();
+
 export class StreamUsage extends BodyReader {
   /** The request's top-level `model`, or "" when the body had none. */
   requestModel: string = "";
+  /**
+   * Set when the request body cannot be read as the upstream would read it (A1; only while
+   * include_usage is injected, since then the plugin's reading decides what is charged): the plugin
+   * answers it with refuseRequestBody and keeps the request from going upstream. The headers are
+   * no longer held for it, so a plugin that does not meter the request lets it pass unchanged.
+   */
+  refusal: BodyRefusal | null = null;
   private holdingHeaders: bool = false;
+  /** The body starts as a JSON object: held until it is whole. */
+  private bodyIsObject: bool = false;
   private reader: UsageReader | null = null;
   private result: TokenUsage | null = null;
 
@@ -50,13 +74,16 @@ export class StreamUsage extends BodyReader {
   }
 
   /**
-   * From onRequestHeaders: a JSON request body may need rewriting, so keep the headers (0.2.100
-   * StopIteration still delivers the body) until the body is complete and content-length is right.
+   * From onRequestHeaders: any request body may be JSON to the upstream, whatever its
+   * content-type, so keep the headers (0.2.100 StopIteration still delivers the body) until the
+   * body is known not to be a JSON object, or is whole and content-length is right.
    */
   onRequestHeaders(endOfStream: bool): HeaderAction {
     if (endOfStream) return HeaderAction.Continue;
-    const type = getRequestHeader("content-type");
-    if (type === null || indexOfAsciiCaseless(type, "json") < 0) return HeaderAction.Continue;
+    if (this.inject && !readableRequestEncoding(getRequestHeader("content-encoding"), getRequestHeader("content-type"))) {
+      this.refusal = UNREADABLE_ENCODING;
+      return HeaderAction.Continue;
+    }
     this.holdingHeaders = true;
     return HeaderAction.StopIteration;
   }
@@ -66,12 +93,27 @@ export class StreamUsage extends BodyReader {
     return this.holdingHeaders;
   }
 
-  /** From onRequestBody: buffers to the end, then reads model/stream and injects include_usage. */
+  /** From onRequestBody: buffers a JSON object to the end, then reads model/stream and injects include_usage. */
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
     if (!this.holdingHeaders) return DataAction.Continue;
-    if (!endOfStream) return DataAction.StopIterationAndBuffer;
-    this.readWholeBody(bodySize, false);
-    return DataAction.Continue;
+    if (endOfStream) {
+      this.readWholeBody(bodySize, false);
+      return DataAction.Continue;
+    }
+    if (!this.bodyIsObject) {
+      startRead.start = START_MORE;
+      readRequestBody(bodySize, startRead);
+      const start = startRead.start;
+      if (start == START_MORE) return DataAction.StopIterationAndBuffer;
+      if (start != START_OBJECT) {
+        // Not a JSON object in UTF-8: it goes on as it is, or is refused when it is one in UTF-16/32.
+        this.holdingHeaders = false;
+        if (start == START_WIDE && this.inject) this.refusal = UNREADABLE_ENCODING;
+        return DataAction.Continue;
+      }
+      this.bodyIsObject = true;
+    }
+    return DataAction.StopIterationAndBuffer;
   }
 
   /** From onRequestTrailers: they end a request whose last body chunk did not, so the buffered body is whole. */
@@ -85,6 +127,10 @@ export class StreamUsage extends BodyReader {
     const body = new RequestBodyRead(this.inject);
     readRequestBody(bodySize, body);
     this.requestModel = body.model;
+    if (body.refusal != REFUSE_NONE) {
+      this.refusal = refusalOf(body.refusal);
+      return;
+    }
     const rewritten = body.rewritten;
     if (rewritten !== null) {
       setRequestBody(0, bodySize, rewritten);
