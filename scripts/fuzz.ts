@@ -2,7 +2,7 @@
  * `npm run fuzz [-- --seconds 120 --seed 1]`: mutated requests, response bodies, configurations and
  * Redis replies against the built plugins, bounded in time; prints the inputs run and the traps found.
  */
-import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, type FuzzResult } from "../tests/support/fuzz.ts";
+import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, fuzzRequestBodies, fuzzQuotaPaths, type FuzzResult } from "../tests/support/fuzz.ts";
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -16,6 +16,8 @@ const targets: Array<[string, (seed: number, count: number) => Promise<FuzzResul
   ["bodies", fuzzBodies, 10000],
   ["configs", fuzzConfigs, 300],
   ["ai+redis", fuzzAiPlugins, 4000],
+  ["req-body", fuzzRequestBodies, 2000],
+  ["paths", fuzzQuotaPaths, 2000],
 ];
 while (Date.now() < deadline) {
   for (const [name, run, batch] of targets) {
@@ -24,14 +26,21 @@ while (Date.now() < deadline) {
     total.inputs += result.inputs;
     total.traps += result.traps;
     total.firstTrap ??= result.firstTrap;
+    if (result.misses !== undefined) {
+      total.misses = (total.misses ?? 0) + result.misses;
+      total.firstMiss ??= result.firstMiss ?? null;
+    }
   }
 }
 let inputs = 0;
 let traps = 0;
+let misses = 0;
 for (const [name, total] of Object.entries(totals)) {
-  console.log(`${name.padEnd(9)} ${String(total.inputs).padStart(9)} inputs, ${total.traps} traps${total.firstTrap ? `; first: ${total.firstTrap}` : ""}`);
+  const missed = total.misses === undefined ? "" : `, ${total.misses} unmetered${total.firstMiss ? ` (first: ${total.firstMiss})` : ""}`;
+  console.log(`${name.padEnd(9)} ${String(total.inputs).padStart(9)} inputs, ${total.traps} traps${total.firstTrap ? `; first: ${total.firstTrap}` : ""}${missed}`);
   inputs += total.inputs;
   traps += total.traps;
+  misses += total.misses ?? 0;
 }
-console.log(`total     ${String(inputs).padStart(9)} inputs, ${traps} traps (last seed ${seed - 1})`);
-process.exit(traps > 0 ? 1 : 0);
+console.log(`total     ${String(inputs).padStart(9)} inputs, ${traps} traps, ${misses} unmetered (last seed ${seed - 1})`);
+process.exit(traps > 0 || misses > 0 ? 1 : 0);

@@ -5,6 +5,7 @@ import {
 } from "../../shared/index";
 import { RedisClient, RespReader, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
+import { refuseRequestBody } from "../../shared/usage/refusal";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
 import { reply, queryQuota, writeQuota } from "./admin";
@@ -43,7 +44,7 @@ class ChargeAnswer extends RedisCallback {
 export class QuotaStream extends HttpContext {
   config: QuotaConfig | null = null;
   client: RedisClient | null = null;
-  mode: Mode = Mode.None;
+  mode: Mode = Mode.Chat;
   consumer: string = "";
   /** Metric label, read when the first metric needs it. */
   routeRead: bool = false;
@@ -78,8 +79,7 @@ export class QuotaStream extends HttpContext {
     if (consumer.length == 0) return this.deny(EMPTY_CONSUMER);
     this.consumer = consumer;
     const path = getRequestHeader(":path");
-    this.mode = path === null ? Mode.None : modeOf(path, config);
-    if (this.mode == Mode.None) return HeaderAction.Continue;
+    this.mode = path === null ? Mode.Chat : modeOf(path, config);
     if (this.mode != Mode.Chat) {
       if (consumer != config.adminConsumer) return this.deny(NOT_ADMIN);
       if (this.mode == Mode.AdminQuery) {
@@ -93,6 +93,7 @@ export class QuotaStream extends HttpContext {
     const usage = new StreamUsage(config.usage);
     this.usage = usage;
     const usageAction = usage.onRequestHeaders(endOfStream);
+    if (this.refusedBody()) return HeaderAction.StopIteration;
     if (client.get(config.keyOf(consumer), new CheckAnswer(this)) != Status.Ok) {
       // G4: decided now, never left waiting.
       // Let through (failure_mode_deny false), the headers still wait for a JSON body to be whole.
@@ -118,8 +119,20 @@ export class QuotaStream extends HttpContext {
     return true;
   }
 
+  /** A1: a body the plugin cannot read as the upstream would is answered 400, never forwarded. True when refused. */
+  private refusedBody(): bool {
+    const refusal = this.usage!.refusal;
+    if (refusal === null || this.denied) return false;
+    this.denied = true;
+    this.count("rejected_request_body", "none");
+    refuseRequestBody(refusal);
+    return true;
+  }
+
   onCheck(status: RedisStatus, bytes: usize, size: u32): void {
     this.waitingForCheck = false;
+    // Already answered (the body was refused while the check was out).
+    if (this.denied) return;
     const reader = status == RedisStatus.Ok && bytes != 0 ? RespReader.at(bytes, size) : null;
     const quota = reader !== null ? reader.bulkInt() : 0;
     if (reader === null || !reader.complete) {
@@ -163,7 +176,8 @@ export class QuotaStream extends HttpContext {
     }
     const usage = this.usage;
     if (usage === null) return DataAction.Continue;
-    const action = usage.onRequestBody(bodySize, endOfStream);
+    const action = usage.onRequestBody(bodySize, endOfStream, this.waitingForCheck || this.denied);
+    this.refusedBody();
     if (this.waitingForCheck || this.denied) return DataAction.StopIterationAndBuffer;
     return action;
   }
@@ -174,7 +188,10 @@ export class QuotaStream extends HttpContext {
       if (this.writesQuota && !this.denied) this.answerAdmin(requestBodySize());
       return TrailersAction.StopIteration;
     }
-    if (this.usage !== null) this.usage!.onRequestTrailers();
+    if (this.usage !== null) {
+      this.usage!.onRequestTrailers();
+      this.refusedBody();
+    }
     // Continue would send the request on: not before the check has let it through.
     return this.waitingForCheck || this.denied ? TrailersAction.StopIteration : TrailersAction.Continue;
   }

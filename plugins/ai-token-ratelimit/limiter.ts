@@ -6,6 +6,7 @@ import {
 } from "../../shared/index";
 import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
+import { refuseRequestBody } from "../../shared/usage/refusal";
 import { RateLimitConfig } from "./config";
 import { Counters, chooseCounters } from "./counters";
 import { CHECK, CHARGE } from "./scripts";
@@ -88,6 +89,7 @@ export class LimitedStream extends HttpContext {
     const counters = chooseCounters(config);
     this.counters = counters;
     if (counters === null) return usageAction;
+    if (this.refusedBody()) return HeaderAction.StopIteration;
     if (client.send(scriptCommand(client, CHECK, counters, 0), new CheckReply(this)) != Status.Ok) {
       // G4: a check that cannot be sent is decided now, never left paused.
       return this.storeFailure("cannot dispatch the check") ? HeaderAction.Continue : usageAction;
@@ -110,6 +112,16 @@ export class LimitedStream extends HttpContext {
     if (route !== null) this.route = route;
     const cluster = getPropertyString(CLUSTER_NAME);
     if (cluster !== null) this.cluster = cluster;
+  }
+
+  /** A1: a metered body the plugin cannot read as the upstream would is answered 400, never forwarded. True when refused. */
+  private refusedBody(): bool {
+    const refusal = this.usage!.refusal;
+    if (refusal === null || this.counters === null || this.rejected) return false;
+    this.rejected = true;
+    this.count("token_ratelimit_request_body_refused", "none", 1);
+    refuseRequestBody(refusal);
+    return true;
   }
 
   /** Redis could not answer: fail open (as Higress) unless failure_mode_deny. True when denied. */
@@ -139,6 +151,8 @@ export class LimitedStream extends HttpContext {
     }
     if (!reply.complete) return false;
     this.waitingForCheck = false;
+    // Already answered (the body was refused while the check was out).
+    if (this.rejected) return true;
     if (retryAfter >= 0) this.reject(retryAfter);
     else this.resume();
     return true;
@@ -147,6 +161,7 @@ export class LimitedStream extends HttpContext {
   /** No usable answer to the check: fail open, or 503 with failure_mode_deny (R4). */
   onCheckFailed(reason: string): void {
     this.waitingForCheck = false;
+    if (this.rejected) return;
     this.forgetWindows();
     if (!this.storeFailure(reason)) this.resume();
   }
@@ -188,14 +203,18 @@ export class LimitedStream extends HttpContext {
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
     const usage = this.usage;
     if (usage === null) return DataAction.Continue;
-    const action = usage.onRequestBody(bodySize, endOfStream);
+    const action = usage.onRequestBody(bodySize, endOfStream, this.waitingForCheck || this.rejected);
+    this.refusedBody();
     // Until the check answers, Continue would let the request through: keep buffering instead.
     if (this.waitingForCheck || this.rejected) return DataAction.StopIterationAndBuffer;
     return action;
   }
 
   onRequestTrailers(trailerCount: u32): TrailersAction {
-    if (this.usage !== null) this.usage!.onRequestTrailers();
+    if (this.usage !== null) {
+      this.usage!.onRequestTrailers();
+      this.refusedBody();
+    }
     // Continue would send the request on: not before the check has let it through.
     return this.waitingForCheck || this.rejected ? TrailersAction.StopIteration : TrailersAction.Continue;
   }

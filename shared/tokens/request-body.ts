@@ -1,16 +1,36 @@
 // Reads model and stream from a JSON request body and adds stream_options.include_usage for streams (decision A1).
-import { skipSpace, bytesEqual, readMember, JsonMember } from "./json-bytes";
+//
+// The body is read as the upstream reads it: keys and values after unescaping, and a repeated key
+// means its last value (Python's json, Go's encoding/json and JSON.parse all keep the last). What
+// upstreams would read differently from one another is refused (`refusal`), never guessed.
+import { skipSpace, bytesEqual, readMember, JsonMember, jsonCodePointAt, codePointEnd, decodeJsonString } from "./json-bytes";
+import { START_OBJECT, START_WIDE, requestBodyStart, utf8MarkLength } from "./request-start";
+import { MAX_MODEL_LENGTH } from "./json-stream";
 import { decodeUtf8Recent } from "../text/utf8";
+import { asciiMatches } from "../text/ascii";
 
 const INSERT_ROOT_MEMBER = ',"stream_options":{"include_usage":true}';
 const INSERT_OPTIONS_OBJECT = '{"include_usage":true}';
 const INSERT_FIRST_OPTION = '"include_usage":true,';
 const INSERT_ONLY_OPTION = '"include_usage":true';
 const TRUE_TEXT = "true";
+const FALSE_TEXT = "false";
+const NULL_TEXT = "null";
 
-/** What the request body asks for; valid is false when the body is not a JSON object. */
+/** Why a body is refused: none. */
+export const REFUSE_NONE: i32 = 0;
+/** Not UTF-8 text (a JSON object in UTF-16 or UTF-32, a content-encoding, another charset). */
+export const REFUSE_ENCODING: i32 = 1;
+/** A key of the object or of stream_options that is not valid Unicode, or is a name read here only when case is ignored. */
+export const REFUSE_KEY: i32 = 2;
+/** `stream` is neither true, false nor null: upstreams coerce other values differently. */
+export const REFUSE_STREAM: i32 = 3;
+
+/** What the request body asks for; valid is false when the body is not a JSON object or is refused. */
 export class RequestInfo {
   valid: bool = false;
+  /** REFUSE_*: why the body must not be forwarded, or REFUSE_NONE. */
+  refusal: i32 = REFUSE_NONE;
   model: string = "";
   stream: bool = false;
   /** True when stream_options.include_usage is already true. */
@@ -22,6 +42,79 @@ export class RequestInfo {
   includeUsageEnd: i32 = -1;
 }
 
+// The keys read here, by id; any other key is KEY_OTHER.
+const KEY_OTHER = 0;
+const KEY_MODEL = 1;
+const KEY_STREAM = 2;
+const KEY_STREAM_OPTIONS = 3;
+const KEY_INCLUDE_USAGE = 4;
+/** A key an upstream may take for one of ours and another may not: refused. */
+const KEY_UNDECIDABLE = -1;
+const KEY_NAMES: StaticArray<string> = ["model", "stream", "stream_options", "include_usage"];
+const LONGEST_NAME = 14;
+// A key's characters, case folded, while it is compared with the names (one body at a time).
+const FOLDED = memory.data(LONGEST_NAME);
+
+/**
+ * The id of the key whose bytes (inside the quotes) are [start, end), compared after unescaping.
+ * A key that is one of ours only with letter case ignored is undecidable: Go's encoding/json
+ * matches struct fields case-insensitively (ſ as s, K as k), Python and JSON.parse do not. So is a
+ * key that is not valid Unicode: parsers keep, replace or refuse a lone surrogate or a bad byte.
+ */
+function keyOf(ptr: usize, start: i32, end: i32): i32 {
+  let count = 0;
+  let exact = true;
+  let pos = start;
+  while (pos < end) {
+    let c = <i32>load<u8>(ptr + <usize>pos);
+    if (c != 0x5c && c < 0x80) {
+      pos++;
+    } else {
+      c = jsonCodePointAt(ptr, pos, end);
+      if (c < 0) return KEY_UNDECIDABLE;
+      pos = codePointEnd;
+    }
+    if (c >= 0x41 && c <= 0x5a) {
+      c |= 0x20;
+      exact = false;
+    } else if (c == 0x17f) {
+      c = 0x73;
+      exact = false;
+    } else if (c == 0x212a) {
+      c = 0x6b;
+      exact = false;
+    } else if (c >= 0x80) {
+      // In no name; NUL is in none either.
+      c = 0;
+    }
+    if (count < LONGEST_NAME) store<u8>(FOLDED + <usize>count, <u8>c);
+    count++;
+  }
+  if (count > LONGEST_NAME) return KEY_OTHER;
+  for (let i = 0; i < KEY_NAMES.length; i++) {
+    if (asciiMatches(unchecked(KEY_NAMES[i]), FOLDED, <usize>count)) return exact ? i + 1 : KEY_UNDECIDABLE;
+  }
+  return KEY_OTHER;
+}
+
+/**
+ * The model string's text, escapes decoded, cut at MAX_MODEL_LENGTH as the response reader cuts
+ * its model (a 500 KB name would otherwise live as a 1 MB string for the stream's life); "" when
+ * the value is not a string.
+ */
+function modelOf(ptr: usize, start: i32, end: i32): string {
+  if (load<u8>(ptr + <usize>start) != 0x22) return "";
+  const first = start + 1;
+  const last = end - 1;
+  for (let i = first; i < last; i++) {
+    if (load<u8>(ptr + <usize>i) != 0x5c) continue;
+    // An escape is at most 12 bytes for one character (a surrogate pair): decode no more than needed.
+    const text = decodeJsonString(ptr, first, min(last, first + MAX_MODEL_LENGTH * 12));
+    return text.length > MAX_MODEL_LENGTH ? text.substring(0, MAX_MODEL_LENGTH) : text;
+  }
+  return decodeUtf8Recent(ptr + <usize>first, <usize>min(last - first, MAX_MODEL_LENGTH));
+}
+
 // One request body is read at a time: its members are read into these, the root's and the
 // stream_options object's apart because the second is read while the first is in use.
 const rootMember = new JsonMember();
@@ -30,9 +123,11 @@ const optionsMember = new JsonMember();
 /** Reads the top-level model, stream and stream_options of the JSON body of `end` bytes at `ptr`; never traps on bad JSON. */
 export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
   const info = new RequestInfo();
-  let pos = skipSpace(ptr, end, 0);
-  if (pos >= end || load<u8>(ptr + <usize>pos) != 0x7b) return info;
-  pos = skipSpace(ptr, end, pos + 1);
+  const start = requestBodyStart(ptr, end, true);
+  if (start == START_WIDE) info.refusal = REFUSE_ENCODING;
+  if (start != START_OBJECT) return info;
+  let pos = skipSpace(ptr, end, utf8MarkLength(ptr, end)) + 1;
+  pos = skipSpace(ptr, end, pos);
   if (pos < end && load<u8>(ptr + <usize>pos) == 0x7d) {
     info.valid = true;
     info.rootEnd = pos;
@@ -42,18 +137,20 @@ export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
   pos--;
   while (true) {
     if (!readMember(ptr, end, pos + 1, member)) return info;
-    const ks = member.keyStart;
-    const ke = member.keyEnd;
     const vs = member.valueStart;
     const ve = member.valueEnd;
-    if (bytesEqual(ptr, ks, ke, "model")) {
-      info.model = load<u8>(ptr + <usize>vs) == 0x22 ? decodeUtf8Recent(ptr + <usize>(vs + 1), <usize>(ve - vs - 2)) : "";
-    } else if (bytesEqual(ptr, ks, ke, "stream")) {
+    const key = keyOf(ptr, member.keyStart, member.keyEnd);
+    if (key == KEY_UNDECIDABLE) return refuse(info, REFUSE_KEY);
+    if (key == KEY_MODEL) {
+      info.model = modelOf(ptr, vs, ve);
+    } else if (key == KEY_STREAM) {
       info.stream = bytesEqual(ptr, vs, ve, TRUE_TEXT);
-    } else if (bytesEqual(ptr, ks, ke, "stream_options")) {
+      if (!info.stream && !bytesEqual(ptr, vs, ve, FALSE_TEXT) && !bytesEqual(ptr, vs, ve, NULL_TEXT)) return refuse(info, REFUSE_STREAM);
+    } else if (key == KEY_STREAM_OPTIONS) {
+      // The last stream_options is the one the upstream uses: it replaces what an earlier one said.
       info.optionsStart = vs;
       info.optionsEnd = ve;
-      readStreamOptions(ptr, info);
+      if (!readStreamOptions(ptr, info)) return refuse(info, REFUSE_KEY);
     }
     pos = member.next;
     const c = load<u8>(ptr + <usize>pos);
@@ -65,32 +162,43 @@ export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
   return info;
 }
 
-function readStreamOptions(ptr: usize, info: RequestInfo): void {
+function refuse(info: RequestInfo, why: i32): RequestInfo {
+  info.valid = false;
+  info.refusal = why;
+  return info;
+}
+
+/** Reads the stream_options value at info.optionsStart; its last include_usage counts. False on an undecidable key. */
+function readStreamOptions(ptr: usize, info: RequestInfo): bool {
   info.includeUsageStart = -1;
   info.includeUsage = false;
   const start = info.optionsStart;
   const end = info.optionsEnd;
-  if (load<u8>(ptr + <usize>start) != 0x7b) return;
+  if (load<u8>(ptr + <usize>start) != 0x7b) return true;
   let pos = skipSpace(ptr, end, start + 1);
-  if (load<u8>(ptr + <usize>pos) == 0x7d) return;
+  if (load<u8>(ptr + <usize>pos) == 0x7d) return true;
   const member = optionsMember;
   pos--;
   while (readMember(ptr, end, pos + 1, member)) {
-    if (bytesEqual(ptr, member.keyStart, member.keyEnd, "include_usage")) {
+    const key = keyOf(ptr, member.keyStart, member.keyEnd);
+    if (key == KEY_UNDECIDABLE) return false;
+    if (key == KEY_INCLUDE_USAGE) {
       info.includeUsageStart = member.valueStart;
       info.includeUsageEnd = member.valueEnd;
       info.includeUsage = bytesEqual(ptr, member.valueStart, member.valueEnd, TRUE_TEXT);
     }
     pos = member.next;
-    if (load<u8>(ptr + <usize>pos) != 0x2c) return;
+    if (load<u8>(ptr + <usize>pos) != 0x2c) return true;
   }
+  return true;
 }
 
 /**
  * Returns a new body (the `length` bytes at `ptr` with stream_options.include_usage set to true)
  * for a streaming request, or null when nothing must change (not a stream, already true, or not a
  * JSON object). An explicit false is overridden: the plugin must see usage to charge, and the
- * client only gains one extra final chunk.
+ * client only gains one extra final chunk. The member changed is the one a parser keeping the
+ * last of repeated keys uses: the last include_usage of the last stream_options, or a new last one.
  */
 export function injectStreamUsageAt(ptr: usize, length: i32, info: RequestInfo): ArrayBuffer | null {
   if (!info.valid || !info.stream || info.includeUsage) return null;

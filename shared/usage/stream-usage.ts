@@ -8,8 +8,11 @@ import {
   HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, removeRequestHeader, getResponseHeader, requestBodySize,
   setRequestBody, BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
 } from "../index";
-import { UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
-import { indexOfAsciiCaseless } from "../text/index";
+import {
+  UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage, REFUSE_NONE, START_MORE, START_OBJECT, START_WIDE,
+  requestBodyStart, readableRequestEncoding,
+} from "../tokens/index";
+import { BodyRefusal, UNREADABLE_ENCODING, refusalOf } from "./refusal";
 import { UsageOptions } from "./options";
 import { estimateUsage } from "./estimate";
 
@@ -30,9 +33,10 @@ function returnReader(reader: UsageReader): void {
   spareReaders.push(reader);
 }
 
-/** A whole JSON request body, read in place: its `model`, and the body with include_usage added when asked. */
+/** A whole request body, read in place: its `model`, why it is refused, and the body with include_usage added when asked. */
 class RequestBodyRead extends BodyReader {
   model: string = "";
+  refusal: i32 = REFUSE_NONE;
   rewritten: ArrayBuffer | null = null;
   constructor(private readonly inject: bool) {
     super();
@@ -40,18 +44,40 @@ class RequestBodyRead extends BodyReader {
   read(ptr: usize, size: usize): void {
     const info = readRequestInfoAt(ptr, <i32>size);
     this.model = info.model;
+    // With inject_stream_usage off the body is read for its model only: nothing in it is refused.
+    this.refusal = this.inject ? info.refusal : REFUSE_NONE;
     if (this.inject) this.rewritten = injectStreamUsageAt(ptr, <i32>size, info);
   }
 }
 
+/** The start of a request body still arriving: START_* (one body is read at a time). */
+class RequestStartRead extends BodyReader {
+  start: i32 = START_MORE;
+  read(ptr: usize, size: usize): void {
+    this.start = requestBodyStart(ptr, <i32>size, false);
+  }
+}
+const startRead = new RequestStartRead();
+
 export class StreamUsage extends BodyReader {
   /** The request's top-level `model`, or "" when the body had none. */
   requestModel: string = "";
+  /**
+   * Set when the request body cannot be read as the upstream would read it (A1; only while
+   * include_usage is injected, since then the plugin's reading decides what is charged): the plugin
+   * answers it with refuseRequestBody and keeps the request from going upstream. The headers are
+   * no longer held for it, so a plugin that does not meter the request lets it pass unchanged.
+   */
+  refusal: BodyRefusal | null = null;
   private holdingHeaders: bool = false;
+  /** The body starts as a JSON object: held until it is whole. */
+  private bodyIsObject: bool = false;
   private reader: UsageReader | null = null;
   private result: TokenUsage | null = null;
   /** Body bytes each way, and whether the response is one the estimate covers (2xx). */
   private requestBytes: u64 = 0;
+  /** Request body bytes already sent on, not in Envoy's buffer any more. */
+  private passedBytes: u64 = 0;
   private responseBytes: u64 = 0;
   private metered: bool = false;
   private sseEvents: i32 = -1;
@@ -62,15 +88,18 @@ export class StreamUsage extends BodyReader {
   }
 
   /**
-   * From onRequestHeaders: a JSON request body may need rewriting, so keep the headers (0.2.100
-   * StopIteration still delivers the body) until the body is complete and content-length is right.
+   * From onRequestHeaders: any request body may be JSON to the upstream, whatever its
+   * content-type, so keep the headers (0.2.100 StopIteration still delivers the body) until the
+   * body is known not to be a JSON object, or is whole and content-length is right.
    */
   onRequestHeaders(endOfStream: bool): HeaderAction {
     // What Higress's ai-proxy does too: a compressed answer would hide its usage from the reader.
     removeRequestHeader(ACCEPT_ENCODING);
     if (endOfStream) return HeaderAction.Continue;
-    const type = getRequestHeader("content-type");
-    if (type === null || indexOfAsciiCaseless(type, "json") < 0) return HeaderAction.Continue;
+    if (this.options.inject && !readableRequestEncoding(getRequestHeader("content-encoding"), getRequestHeader("content-type"))) {
+      this.refusal = UNREADABLE_ENCODING;
+      return HeaderAction.Continue;
+    }
     this.holdingHeaders = true;
     return HeaderAction.StopIteration;
   }
@@ -80,29 +109,59 @@ export class StreamUsage extends BodyReader {
     return this.holdingHeaders;
   }
 
-  /** From onRequestBody: buffers to the end, then reads model/stream and injects include_usage. */
-  onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
-    if (!this.holdingHeaders) {
-      this.requestBytes += bodySize;
+  /**
+   * From onRequestBody, with `held` true while the plugin keeps the body back for its own reasons
+   * (a check not yet answered): returns the action for the chunk, and counts the body's bytes.
+   */
+  onRequestBody(bodySize: u32, endOfStream: bool, held: bool): DataAction {
+    const action = this.requestBodyAction(bodySize, endOfStream);
+    // Envoy's size counts the bytes buffered before this chunk too: bytes passed on count once.
+    this.requestBytes = this.passedBytes + bodySize;
+    if (held) return DataAction.StopIterationAndBuffer;
+    if (action == DataAction.Continue) this.passedBytes += bodySize;
+    return action;
+  }
+
+  /** Buffers a JSON object to the end, then reads model/stream and injects include_usage. */
+  private requestBodyAction(bodySize: u32, endOfStream: bool): DataAction {
+    if (!this.holdingHeaders) return DataAction.Continue;
+    if (endOfStream) {
+      this.readWholeBody(bodySize, false);
       return DataAction.Continue;
     }
-    if (!endOfStream) return DataAction.StopIterationAndBuffer;
-    this.readWholeBody(bodySize, false);
-    return DataAction.Continue;
+    if (!this.bodyIsObject) {
+      startRead.start = START_MORE;
+      readRequestBody(bodySize, startRead);
+      const start = startRead.start;
+      if (start == START_MORE) return DataAction.StopIterationAndBuffer;
+      if (start != START_OBJECT) {
+        // Not a JSON object in UTF-8: it goes on as it is, or is refused when it is one in UTF-16/32.
+        this.holdingHeaders = false;
+        if (start == START_WIDE && this.options.inject) this.refusal = UNREADABLE_ENCODING;
+        return DataAction.Continue;
+      }
+      this.bodyIsObject = true;
+    }
+    return DataAction.StopIterationAndBuffer;
   }
 
   /** From onRequestTrailers: they end a request whose last body chunk did not, so the buffered body is whole. */
   onRequestTrailers(): void {
-    if (this.holdingHeaders) this.readWholeBody(requestBodySize(), true);
+    const buffered = requestBodySize();
+    this.requestBytes = this.passedBytes + buffered;
+    if (this.holdingHeaders) this.readWholeBody(buffered, true);
   }
 
   /** A request ended by trailers is framed without content-length unless it came with one. */
   private readWholeBody(bodySize: u32, endedByTrailers: bool): void {
     this.holdingHeaders = false;
-    this.requestBytes = bodySize;
     const body = new RequestBodyRead(this.options.inject);
     readRequestBody(bodySize, body);
     this.requestModel = body.model;
+    if (body.refusal != REFUSE_NONE) {
+      this.refusal = refusalOf(body.refusal);
+      return;
+    }
     const rewritten = body.rewritten;
     if (rewritten !== null) {
       setRequestBody(0, bodySize, rewritten);

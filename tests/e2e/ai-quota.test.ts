@@ -123,7 +123,7 @@ test("a chat path with a query, a fragment or a percent escape is still checked,
   await waitFor(async () => (await redis.client.get("chat_quota:aliyun-user2")) === String(1000 - CHARGE));
 });
 
-test("a custom admin_path moves the whole admin API under it; the default path is then an ordinary request", async () => {
+test("a custom admin_path moves the whole admin API under it; the default path is then an ordinary request, checked (Q2)", async () => {
   const custom = await quotaGateway(upstream.url, { ...QUOTA, admin_path: "/budget" });
   try {
     const call = (path: string, body?: string) =>
@@ -132,6 +132,9 @@ test("a custom admin_path moves the whole admin API under it; the default path i
     assert.equal((await call("/v1/chat/completions/budget/delta", "consumer=aliyun-user1&value=5")).body, "delta quota successful");
     assert.equal((await call("/v1/chat/completions/budget?consumer=aliyun-user1")).body, '{"consumer":"aliyun-user1","quota":55}');
     const forwarded = upstream.requests.length;
+    assert.equal((await call("/v1/chat/completions/quota?consumer=aliyun-user1")).status, 403, "the admin consumer has no quota of its own");
+    assert.equal(upstream.requests.length, forwarded);
+    await redis.client.set("chat_quota:aliyun-admin", 10);
     assert.equal((await call("/v1/chat/completions/quota?consumer=aliyun-user1")).status, 200);
     assert.equal(upstream.requests.length, forwarded + 1, "/quota is no admin path here: it goes upstream");
   } finally {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins } from "../support/fuzz.ts";
+import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, fuzzRequestBodies, fuzzQuotaPaths } from "../support/fuzz.ts";
 
 // A fixed-seed slice of `npm run fuzz`: same inputs every run, so a trap here always reproduces.
 test("20 000 mutated requests through key-auth never trap the VM", async () => {
@@ -23,4 +23,17 @@ test("4 000 mutated requests through ai-quota and ai-token-ratelimit, with mutat
   const result = await fuzzAiPlugins(1201, 4000);
   assert.equal(result.inputs, 4000);
   assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+});
+
+test("4 000 request bodies with escaped, repeated, case-folded or invalid keys and odd encodings: never a trap, never a stream forwarded unmetered", async () => {
+  const result = await fuzzRequestBodies(1502, 4000);
+  assert.equal(result.inputs, 4000);
+  assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+  assert.equal(result.misses, 0, `first unmetered input: ${result.firstMiss}`);
+});
+
+test("4 000 spellings of LLM and admin paths through ai-quota for a consumer without quota: never a trap, nothing forwarded (Q2)", async () => {
+  const result = await fuzzQuotaPaths(1503, 4000);
+  assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+  assert.equal(result.misses, 0, `first unchecked input: ${result.firstMiss}`);
 });

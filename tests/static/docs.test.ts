@@ -5,9 +5,11 @@ import { repoRoot } from "../support/paths.ts";
 
 const plugins = readdirSync(`${repoRoot}plugins`).filter((p) => existsSync(`${repoRoot}plugins/${p}/errors.ts`));
 
-/** `new X(status, "body", "details")` constants in a plugin's errors.ts. */
+/** `new X(status, "body", "details")` constants in a plugin's errors.ts, and in shared/usage/refusal.ts when the plugin answers with it. */
 function errorConstants(plugin: string): string[] {
-  const source = readFileSync(`${repoRoot}plugins/${plugin}/errors.ts`, "utf8");
+  let source = readFileSync(`${repoRoot}plugins/${plugin}/errors.ts`, "utf8");
+  const code = readdirSync(`${repoRoot}plugins/${plugin}`).filter((f) => f.endsWith(".ts")).map((f) => readFileSync(`${repoRoot}plugins/${plugin}/${f}`, "utf8")).join("\n");
+  if (code.includes("shared/usage/refusal")) source += readFileSync(`${repoRoot}shared/usage/refusal.ts`, "utf8");
   return [...source.matchAll(/new \w+\((\d{3}), "((?:[^"\\]|\\.)*)", "([^"]+)"\)/g)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
 }
 

@@ -5,6 +5,7 @@
 import { createHost, GET, type Host } from "../host/direct.ts";
 import { pluginWasm, probeWasm } from "./paths.ts";
 import { RedisBridge } from "../host/redis-bridge.ts";
+import { gzipSync } from "node:zlib";
 
 /** Deterministic xorshift32, so every failure reproduces from its seed. */
 export class Random {
@@ -48,6 +49,9 @@ export interface FuzzResult {
   traps: number;
   /** The first input that trapped, to turn into a regression test. */
   firstTrap: string | null;
+  /** Targets with an oracle: inputs where the plugin's answer broke it (a request let through unmetered). */
+  misses?: number;
+  firstMiss?: string | null;
 }
 
 const KEY_AUTH = {
@@ -247,6 +251,260 @@ export async function fuzzAiPlugins(seed: number, count: number): Promise<FuzzRe
       result.traps++;
       result.firstTrap ??= JSON.stringify({ plugin: AI_PLUGINS[which][0], path, headers, body });
       hosts[which] = await make(which);
+    }
+  }
+  return result;
+}
+
+/** The names the request reader reads (A1), and how Go's encoding/json folds a key to match them. */
+const READ_KEYS = ["model", "stream", "stream_options", "include_usage"];
+const goFold = (key: string) => key.replace(/\u017f/g, "s").replace(/\u212a/g, "k").toLowerCase();
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Stands for one invalid UTF-8 byte in a generated body (turned into 0xff when the body is encoded). */
+const BAD_BYTE = "\ue000";
+
+/** A JSON string literal for `text`, some characters escaped as \uXXXX (either hex case) or a simple escape. */
+function spell(random: Random, text: string, escapeOdds: number): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += "\\" + ch;
+    else if (code > 0xffff || random.below(100) >= escapeOdds) out += ch;
+    else if (ch === "/" && random.below(2) === 0) out += "\\/";
+    else {
+      const hex = code.toString(16).padStart(4, "0");
+      out += "\\u" + (random.below(2) === 0 ? hex : hex.toUpperCase());
+    }
+  }
+  return out + '"';
+}
+
+/** A key spelled as a client (or an attacker) might: plain, escaped, case-varied, ſ for s, or not valid Unicode. */
+function spellKey(random: Random, name: string, tricks: { tricky: boolean }): string {
+  const roll = random.below(100);
+  if (roll < 60) return spell(random, name, 0);
+  if (roll < 94) return spell(random, name, 40);
+  tricks.tricky = true;
+  const at = random.below(name.length + 1);
+  if (roll < 96) return spell(random, name.slice(0, at) + name.slice(at, at + 1).toUpperCase() + name.slice(at + 1), 20);
+  if (roll < 97 && name.includes("s")) return spell(random, name.replace("s", "\u017f"), 50);
+  if (roll < 99) {
+    const raw = spell(random, name, 0);
+    return raw.slice(0, at + 1) + random.pick(["\\ud800", "\\udfff", "\\ud83d\\u0041", "\\u12", "\\x"]) + raw.slice(at + 1);
+  }
+  return spell(random, name.slice(0, at), 0).slice(0, -1) + BAD_BYTE + name.slice(at) + '"';
+}
+
+const space = (random: Random) => random.pick(["", "", "", " ", "\n  ", "\t", "\r\n"]);
+
+/** A value for `name`: booleans and their look-alikes for stream and include_usage, objects for stream_options. */
+function valueOf(random: Random, name: string, depth: number, tricks: { tricky: boolean }): string {
+  if (name === "stream" || name === "include_usage") {
+    const value = random.below(12) === 0 ? random.pick(['"true"', "1", "0", "{}"]) : random.pick(["true", "true", "false", "null"]);
+    if (name === "stream" && !["true", "false", "null"].includes(value)) tricks.tricky = true;
+    return value;
+  }
+  if (name === "model") return spell(random, random.pick(["qwen-max", "gpt-4o", "模型"]), 30);
+  if (name === "stream_options") {
+    const roll = random.below(10);
+    if (roll === 0) return random.pick(["null", '"x"', "[]", "1"]);
+    return objectOf(random, ["include_usage", "include_usage", "x"], depth + 1, tricks);
+  }
+  return random.pick(['[{"role":"user","content":"Who are you?"}]', "0.7", '{"a":{"stream":false}}', '"str\\u0065am"']);
+}
+
+/** An object of 0 to 5 members drawn from `names` (so repeated keys are common), in random spacing. */
+function objectOf(random: Random, names: string[], depth: number, tricks: { tricky: boolean }): string {
+  const members: string[] = [];
+  for (let n = random.below(6); n > 0; n--) {
+    const name = random.pick(names);
+    members.push(space(random) + spellKey(random, name, tricks) + space(random) + ":" + space(random) + valueOf(random, name, depth, tricks));
+  }
+  return "{" + members.join(",") + space(random) + "}";
+}
+
+/** Encodes the generated body: UTF-8 with BAD_BYTE as 0xff, sometimes UTF-16 or with a byte-order mark. */
+function encodeBody(random: Random, text: string, tricks: { tricky: boolean }): Buffer {
+  const roll = random.below(40);
+  if (roll === 0) {
+    tricks.tricky = true;
+    return Buffer.from(text.replaceAll(BAD_BYTE, ""), "utf16le");
+  }
+  const utf8 = Buffer.concat(text.split(BAD_BYTE).flatMap((part, i) => (i === 0 ? [Buffer.from(part)] : [Buffer.from([0xff]), Buffer.from(part)])));
+  return roll === 1 ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8]) : utf8;
+}
+
+/** The body as Python's json.loads reads bytes: the encoding told from the first four bytes, a UTF-8 mark skipped. */
+function decodeLikePython(bytes: Buffer): string {
+  const [b0, b1, b2, b3] = bytes;
+  const wide = bytes.length >= 2 && (b0 === 0 || b1 === 0 || (b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff));
+  if (wide) {
+    const width = (b0 === 0 && b1 === 0) || (b2 === 0 && b3 === 0 && b1 !== 0xfe) || (b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) ? 4 : 2;
+    const big = b0 === 0 || b0 === 0xfe;
+    let out = "";
+    for (let at = 0; at + width <= bytes.length; at += width) {
+      const unit = width === 2 ? (big ? bytes.readUInt16BE(at) : bytes.readUInt16LE(at)) : big ? bytes.readUInt32BE(at) : bytes.readUInt32LE(at);
+      if (unit > 0x10ffff) return "";
+      out += String.fromCodePoint(unit);
+    }
+    return out.replace(/^\ufeff/, "");
+  }
+  return bytes.toString("utf8").replace(/^\ufeff/, "");
+}
+
+/** Why a forwarded body breaks A1, or null: a stream without include_usage, or a key or value upstreams read differently. */
+function unmeteredReason(forwarded: Buffer, headers: Array<[string, string]>): string | null {
+  const encoding = headers.find(([k]) => k === "content-encoding")?.[1];
+  if (encoding && encoding !== "identity") return "a content-encoding went on unread";
+  if (/charset=(?!utf-8)/i.test(headers.find(([k]) => k === "content-type")?.[1] ?? "")) return "another charset went on unread";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decodeLikePython(forwarded));
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return null;
+  if (forwarded[0] === 0 || forwarded[1] === 0 || forwarded[0] >= 0xfe) return "a UTF-16/32 object went on";
+  const root = parsed as Record<string, unknown>;
+  const options = root.stream_options;
+  for (const object of [root, options && typeof options === "object" ? (options as Record<string, unknown>) : {}]) {
+    for (const key of Object.keys(object)) {
+      if (LONE_SURROGATE.test(key)) return `a key with a lone surrogate went on: ${JSON.stringify(key)}`;
+      // Generated bodies hold U+FFFD only where a BAD_BYTE was: invalid UTF-8 decoded.
+      if (key.includes("\ufffd")) return `a key with invalid UTF-8 went on: ${JSON.stringify(key)}`;
+      if (READ_KEYS.includes(goFold(key)) && !READ_KEYS.includes(key)) return `a case-folded key went on: ${key}`;
+    }
+  }
+  if (root.stream !== undefined && typeof root.stream !== "boolean" && root.stream !== null) return "a non-boolean stream went on";
+  if (root.stream === true && (options as { include_usage?: unknown } | undefined)?.include_usage !== true) return "a stream went on without include_usage";
+  return null;
+}
+
+/**
+ * Request bodies with escaped, repeated, case-folded and invalid keys, non-boolean streams, wide
+ * encodings, charsets and content-encodings, cut into random chunks, through both AI plugins
+ * (Redis unreachable and failing open, so what is not refused goes upstream). The oracle: every
+ * forwarded streaming request asks for usage as JSON.parse reads it, nothing an upstream could
+ * read differently goes on, and a plain body is never refused.
+ */
+export async function fuzzRequestBodies(seed: number, count: number): Promise<FuzzResult> {
+  const random = new Random(seed);
+  const redis = new RedisBridge({});
+  const plugins: Array<[string, object]> = [
+    ["ai-quota", { admin_consumer: "admin", failure_mode_deny: false, redis: { service_name: "nowhere.static" } }],
+    ["ai-token-ratelimit", { rule_name: "r", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 5 }] }], redis: { service_name: "nowhere.static" } }],
+  ];
+  const make = (i: number) => createHost({ wasm: pluginWasm(plugins[i][0]), config: plugins[i][1], redis, logLevel: 6 });
+  const hosts = [await make(0), await make(1)];
+  const result: FuzzResult = { inputs: 0, traps: 0, firstTrap: null, misses: 0, firstMiss: null };
+  for (let i = 0; i < count; i++) {
+    const which = i % 2;
+    const tricks = { tricky: false };
+    let text = space(random) + objectOf(random, ["model", "stream", "stream", "stream_options", "stream_options", "messages", "x"], 0, tricks);
+    const mutated = random.below(8) === 0;
+    // A mutation may split a surrogate pair: that half is dropped, so U+FFFD only ever stands for a BAD_BYTE.
+    if (mutated) text = mutate(random, text, 1 + random.below(3)).replace(new RegExp(LONE_SURROGATE, "g"), "");
+    let body = encodeBody(random, text, tricks);
+    const headers: Array<[string, string]> = [["x-mse-consumer", "u"], ["x-api-key", "k"]];
+    const type = random.below(20) === 0 ? "application/json; charset=utf-16" : random.pick(["application/json", "application/json", "text/plain", "", "application/json; charset=utf-8"]);
+    if (type) headers.push(["content-type", type]);
+    if (type.includes("utf-16")) tricks.tricky = true;
+    if (random.below(30) === 0) {
+      tricks.tricky = true;
+      headers.push(["content-encoding", "gzip"]);
+      if (random.below(2) === 0) body = gzipSync(body);
+    }
+    const s = hosts[which].newStream().sendRequestHeaders([[":authority", "a.example.com"], [":path", "/v1/chat/completions"], [":method", "POST"], [":scheme", "http"], ...headers], false);
+    for (let at = 0; at < body.length || at === 0; ) {
+      const size = 1 + random.below(random.below(4) === 0 ? 8 : body.length + 1);
+      s.sendRequestBody(body.subarray(at, at + size), at + size >= body.length);
+      at += size;
+    }
+    for (let turn = 0; turn < 20 && !s.upstream.ended && s.response() === null; turn++) await new Promise((r) => setImmediate(r));
+    result.inputs++;
+    const answered = s.response();
+    const reason = s.upstream.ended ? unmeteredReason(Buffer.concat(s.upstream.chunks), headers)
+      : answered?.status === 400 && !tricks.tricky && !mutated ? `a plain body was refused: ${answered.body}`
+        : answered === null ? "neither forwarded nor answered" : null;
+    if (reason !== null) {
+      result.misses!++;
+      result.firstMiss ??= `${plugins[which][0]}: ${reason}; body ${JSON.stringify(body.toString("latin1"))}, headers ${JSON.stringify(headers)}`;
+    }
+    if (hosts[which].chain.failed()) {
+      result.traps++;
+      result.firstTrap ??= JSON.stringify({ plugin: plugins[which][0], headers, body: body.toString("latin1") });
+      hosts[which] = await make(which);
+    }
+  }
+  await redis.close();
+  return result;
+}
+
+/** Stands in for Redis in the path fuzzer only: every GET finds a quota of 0. */
+class NoQuota extends RedisBridge {
+  constructor() {
+    super({});
+  }
+  init(): number {
+    return 0;
+  }
+  call(_cluster: string, _query: Uint8Array, onReply: (status: 0 | 1, reply: Uint8Array) => void): number {
+    setImmediate(() => onReply(0, Buffer.from("$1\r\n0\r\n")));
+    return 0;
+  }
+}
+
+const LLM_PATHS = [
+  "/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/messages", "/v1/embeddings", "/api/chat", "/api/generate",
+  "/openai/deployments/gpt-4o/chat/completions", "/v1beta/models/gemini-pro:generateContent", "/v1/models", "/v1/chat/completions/quota",
+  "/v1/chat/completions/quota/refresh", "/v1/chat/completions/quota/delta",
+];
+
+/** An LLM or admin path spelled as a normalising upstream still serves it: case, slashes, `;` parameters, escapes, dot segments, queries. */
+function spellPath(random: Random): string {
+  let path = random.pick(["", "", "/api", "/openai", "/x/y"]) + random.pick(LLM_PATHS);
+  for (let n = random.below(4); n > 0; n--) {
+    const at = random.below(path.length);
+    switch (random.below(8)) {
+      case 0: path = path.slice(0, at) + path.charAt(at).toUpperCase() + path.slice(at + 1); break;
+      case 1: path = path.replace(/\//g, (slash) => (random.below(4) === 0 ? "//" : slash)); break;
+      case 2: path += random.pick(["/", ";x=1", "/.", "%2F", "?api-version=1", "#f", ";"]); break;
+      case 3: path = path.slice(0, at) + "%" + path.charCodeAt(at).toString(16).padStart(2, "0") + path.slice(at + 1); break;
+      case 4: path = path.replace("/", random.pick(["/./", "/a/../", "/;p/"])); break;
+      case 5: path = path.toUpperCase(); break;
+      default: path = mutate(random, path, 1).replace(/[\r\n\0 ]/g, "");
+    }
+  }
+  return path.startsWith("/") ? path : "/" + path;
+}
+
+/**
+ * Path spellings through ai-quota for a consumer whose quota is 0 (and who is not the admin).
+ * The oracle: nothing ever reaches the upstream, whatever the path (Q2); the admin API refuses
+ * the consumer, every other path answers "No quota left".
+ */
+export async function fuzzQuotaPaths(seed: number, count: number): Promise<FuzzResult> {
+  const random = new Random(seed);
+  const redis = new NoQuota();
+  const config = { admin_consumer: "admin", redis: { service_name: "r.static" } };
+  let host: Host = await createHost({ wasm: pluginWasm("ai-quota"), config, redis, logLevel: 6 });
+  const result: FuzzResult = { inputs: 0, traps: 0, firstTrap: null, misses: 0, firstMiss: null };
+  for (let i = 0; i < count; i++) {
+    const path = spellPath(random);
+    const withBody = random.below(2) === 0;
+    const s = host.newStream().sendRequestHeaders([[":authority", "a.example.com"], [":path", path], [":method", withBody ? "POST" : "GET"], [":scheme", "http"], ["x-mse-consumer", "u"]], !withBody);
+    if (withBody) s.sendRequestBody(random.pick(['{"model":"m","stream":true}', "consumer=u&quota=9", "x"]), true);
+    for (let turn = 0; turn < 20 && !s.upstream.ended && s.response() === null; turn++) await new Promise((r) => setImmediate(r));
+    result.inputs++;
+    const answered = s.response();
+    if (s.upstream.headers !== null || answered?.status !== 403) {
+      result.misses!++;
+      result.firstMiss ??= `${path}: ${s.upstream.headers !== null ? "forwarded" : `answered ${answered?.status ?? "nothing"}`}`;
+    }
+    if (host.chain.failed()) {
+      result.traps++;
+      result.firstTrap ??= path;
+      host = await createHost({ wasm: pluginWasm("ai-quota"), config, redis, logLevel: 6 });
     }
   }
   return result;

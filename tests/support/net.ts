@@ -30,7 +30,7 @@ export interface RawResponse {
 }
 
 /** One HTTP/1.1 request; headers may repeat (pairs) and the path is sent as given. */
-export async function request(url: string, options: { method?: string; path?: string; headers?: Array<[string, string]>; body?: string } = {}): Promise<RawResponse> {
+export async function request(url: string, options: { method?: string; path?: string; headers?: Array<[string, string]>; body?: string | Uint8Array } = {}): Promise<RawResponse> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request({

@@ -44,6 +44,8 @@ export interface UpstreamOptions {
   reportedUsage?: ReportedUsage;
   /** The model every answer names, instead of the request's. */
   model?: string;
+  /** Serve paths as an upstream that normalises them does (see normalisedPath). */
+  normalisePaths?: boolean;
 }
 
 /** Counts in place of the word count (`prompt`) and `completionTokens`; the total is their sum as JavaScript adds them. */
@@ -107,6 +109,15 @@ function sse(events: Array<{ event?: string; data: unknown }>): string {
 
 function openAiUsage(prompt: number, completion: number) {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/**
+ * What an upstream that normalises paths serves: case folded, `;` parameters and doubled or
+ * trailing slashes dropped, and Ollama's `/api/chat` answered as chat completions.
+ */
+export function normalisedPath(path: string): string {
+  const folded = path.toLowerCase().replace(/;[^/]*/g, "").replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1");
+  return folded === "/api/chat" ? "/v1/chat/completions" : folded;
 }
 
 /** The body and content type for one request; `stream` decides JSON vs SSE as each API does. */
@@ -232,7 +243,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       const reported = options.reportedUsage;
       const prompt = reported?.prompt !== undefined ? PROMPT_MARK : promptTokensOf(body);
       const completion = reported?.completion !== undefined ? COMPLETION_MARK : options.completionTokens ?? 12;
-      const answered = answer(url.pathname, url, request, prompt, completion, options.model);
+      const answered = answer(options.normalisePaths ? normalisedPath(url.pathname) : url.pathname, url, request, prompt, completion, options.model);
       const type = answered.type;
       let out = reported ? withReportedUsage(answered.body, prompt, completion, reported) : answered.body;
       if (options.noUsage) out = withoutUsage(out, type);

@@ -30,7 +30,7 @@ class UsageStream extends HttpContext {
     return this.usage.onRequestHeaders(endOfStream);
   }
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
-    return this.usage.onRequestBody(bodySize, endOfStream);
+    return this.usage.onRequestBody(bodySize, endOfStream, false);
   }
   onResponseHeaders(headerCount: u32, endOfStream: bool): HeaderAction {
     this.usage.onResponseHeaders();
