@@ -218,6 +218,14 @@ const AI_BODIES = [
   '{"model":"qwen-max","messages":[{"role":"user","content":"hi"}]}', '{"model":"m","stream":true,"messages":[]}', "consumer=u&quota=100", "consumer=u&value=-5", "",
 ];
 
+/** A name of up to 64 KiB from the fuzz alphabet, with dots and escapes, unseen before. */
+function hugeName(random: Random): string {
+  const length = 1 << random.below(17);
+  let out = random.next().toString(36) + ".";
+  while (out.length < length) out += ALPHABET[random.below(ALPHABET.length)];
+  return out.replace(/[\r\n\0]/g, "_");
+}
+
 /** Mutated requests through the AI plugins, whose Redis replies are mutated, random or failed. */
 export async function fuzzAiPlugins(seed: number, count: number): Promise<FuzzResult> {
   const random = new Random(seed);
@@ -228,8 +236,9 @@ export async function fuzzAiPlugins(seed: number, count: number): Promise<FuzzRe
   for (let i = 0; i < count; i++) {
     const which = i % 2;
     const path = mutate(random, random.pick(AI_PATHS), random.below(3)).replace(/[\r\n\0]/g, "");
-    const consumer = random.pick(["admin", "u", "", "ü"]);
-    const body = mutate(random, random.pick(AI_BODIES), random.below(4));
+    // Now and then a huge or ever-new model and consumer name: labels are capped, never trapped on (item 9).
+    const consumer = random.below(16) === 0 ? hugeName(random) : random.pick(["admin", "u", "", "ü"]);
+    const body = random.below(16) === 0 ? JSON.stringify({ model: hugeName(random), stream: random.below(2) === 0, messages: [] }) : mutate(random, random.pick(AI_BODIES), random.below(4));
     const headers: Array<[string, string]> = [["x-api-key", mutate(random, "k", random.below(2))], ["content-type", random.pick(["application/json", "application/x-www-form-urlencoded", "text/plain"])]];
     if (random.below(8) !== 0) headers.push(["x-mse-consumer", consumer]);
     const s = hosts[which].newStream().sendRequestHeaders([[":authority", "a.example.com"], [":path", path], [":method", "POST"], [":scheme", "http"], ...headers], body.length === 0);
