@@ -1,4 +1,5 @@
 /** Pure matching of Higress `_rules_` entries against a request's authority, route and cluster. */
+import { hostOf } from "./host";
 
 export enum MatchCategory {
   Route,
@@ -8,18 +9,23 @@ export enum MatchCategory {
   RoutePrefix,
 }
 
-/** Strips a port: the last ":" is a port separator unless a "]" follows it (IPv6 literals). */
-export function stripPort(authority: string): string {
-  const colon = authority.lastIndexOf(":");
-  if (colon < 0 || authority.indexOf("]", colon) >= 0) return authority;
-  return authority.slice(0, colon);
+/**
+ * Higress domain patterns: "*suffix", "prefix*", or exact; "*" matches any host. Both sides come
+ * folded (`domainPattern`, `hostOf`), so the match is case-insensitive and ignores the port (G9).
+ */
+export function domainMatches(pattern: string, host: string): bool {
+  const n = pattern.length;
+  if (n == 0) return host.length == 0;
+  // Compared in place: no slice of the pattern per request.
+  if (pattern.charCodeAt(0) == 0x2a) return sameChars(host, host.length - (n - 1), pattern, 1, n - 1);
+  if (pattern.charCodeAt(n - 1) == 0x2a) return sameChars(host, 0, pattern, 0, n - 1);
+  return host == pattern;
 }
 
-/** Higress domain patterns: "*suffix", "prefix*", or exact (case-sensitive); "*" matches any host. */
-export function domainMatches(pattern: string, host: string): bool {
-  if (pattern.startsWith("*")) return host.endsWith(pattern.slice(1));
-  if (pattern.endsWith("*")) return host.startsWith(pattern.slice(0, pattern.length - 1));
-  return host == pattern;
+/** Whether `count` characters of `a` from `aStart` equal those of `b` from `bStart` (false when `a` has too few). */
+function sameChars(a: string, aStart: i32, b: string, bStart: i32, count: i32): bool {
+  if (aStart < 0 || aStart + count > a.length) return false;
+  return memory.compare(changetype<usize>(a) + (<usize>aStart << 1), changetype<usize>(b) + (<usize>bStart << 1), <usize>count << 1) == 0;
 }
 
 /** `name` matches the cluster's fqdn; `name:port` also needs the port (cluster `outbound|port||fqdn`). */
@@ -44,14 +50,14 @@ export class Rule<T> {
     public config: T,
   ) {}
 
-  matches(authority: string, routeName: string, clusterName: string): bool {
+  /** `host` is the request's authority as `hostOf` gives it. */
+  matches(host: string, routeName: string, clusterName: string): bool {
     switch (this.category) {
       case MatchCategory.Route:
         return this.routes.includes(routeName);
       case MatchCategory.RouteAndService:
         return this.routes.includes(routeName) && anyService(this.services, clusterName);
       case MatchCategory.Host: {
-        const host = stripPort(authority);
         for (let i = 0; i < this.domains.length; i++) if (domainMatches(unchecked(this.domains[i]), host)) return true;
         return false;
       }
@@ -89,9 +95,11 @@ export class RuleSet<T> {
 
   /** The first matching rule's config, else the global one, else null (the plugin does nothing). */
   select(authority: string, routeName: string, clusterName: string): T | null {
+    // Folded once per request, not per rule; unallocated when already lower-case without a port.
+    const host = this.needsAuthority ? hostOf(authority) : authority;
     for (let i = 0; i < this.rules.length; i++) {
       const rule = unchecked(this.rules[i]);
-      if (rule.matches(authority, routeName, clusterName)) return rule.config;
+      if (rule.matches(host, routeName, clusterName)) return rule.config;
     }
     return this.global;
   }

@@ -1,6 +1,7 @@
 /** Parsing the Higress config shape: global fields plus `_rules_` (higress-behavior.md §1.2). */
 import { JsonValue, ConfigReader, ConfigObject, parseJson } from "../json/index";
 import { MatchCategory, Rule, RuleSet } from "./match";
+import { domainPattern } from "./host";
 
 const RULES_KEY = "_rules_";
 const PLUGIN_ID_KEY = "_plugin_id_";
@@ -88,7 +89,10 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
     // Lower-priority match keys in the same rule are ignored, as Higress does.
     let category = MatchCategory.RoutePrefix;
     if (routes.length > 0) category = services.length > 0 ? MatchCategory.RouteAndService : MatchCategory.Route;
-    else if (domains.length > 0) category = MatchCategory.Host;
+    else if (domains.length > 0) {
+      category = MatchCategory.Host;
+      for (let d = 0; d < domains.length; d++) domains[d] = domainPattern(unchecked(domains[d]));
+    }
     else if (services.length > 0) category = MatchCategory.Service;
     const config = parser.parse(rule, options.overrideStyle ? set.global : null);
     if (reader.failed || config === null) {

@@ -207,6 +207,27 @@ for (const [globalAuth, hasRules, matchesRule, expected] of TABLE) {
   });
 }
 
+test("a _match_domain_ rule holds whatever the case and port of Host (G9): no spelling falls to the open global config", async () => {
+  const g = await gateway({ ...WALKTHROUGH, global_auth: false, _rules_: [
+    { _match_domain_: ["api.aliyun.test"], allow: ["aliyun-user1"] },
+    { _match_domain_: ["*.Internal.Test"], allow: ["aliyun-user1"] },
+    { _match_domain_: ["[::1]"], allow: ["aliyun-user1"] },
+  ] });
+  const hosts = ["API.ALIYUN.TEST", "Api.Aliyun.Test:443", "api.aliyun.test:8080", "api.aliyun.test.", "x.internal.test", "X.INTERNAL.TEST:80", "[::1]:8080"];
+  for (const host of hosts) {
+    const noKey = await send(g, "/v1/chat/completions", [], host);
+    assertDenied(noKey.res, 401, NO_KEY);
+    assert.equal(noKey.forwarded, null, host);
+    const user1 = await send(g, "/v1/chat/completions", [["x-api-key", USER1]], host);
+    assert.equal(user1.res.status, 200, host);
+    assert.deepEqual(consumerHeaders(user1.forwarded?.rawHeaders), ["aliyun-user1"], host);
+    assertDenied((await send(g, "/v1/chat/completions", [["x-api-key", USER2]], host)).res, 403, NOT_ALLOWED);
+  }
+  // A host the rules do not name still gets the global config: pass-through.
+  assert.equal((await send(g, "/", [], "other.test")).res.status, 200);
+  assert.equal((await send(g, "/", [], "api.aliyun.test.evil")).res.status, 200);
+});
+
 test("rules match by route, service and route prefix too", async () => {
   const byRoute = await gateway({ ...WALKTHROUGH, _rules_: [{ _match_route_: ["aliyun"], allow: ["aliyun-admin"] }] });
   assertDenied((await send(byRoute, "/", [["x-api-key", USER1]])).res, 403, NOT_ALLOWED);
