@@ -2,13 +2,12 @@
  * `_match_domain_` rules in the AI plugins (decision G9): a Host in any case, with a port or the
  * trailing dot of an absolute name, gets the domain's config, never the looser global one.
  */
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startGateway, type Gateway } from "../host/gateway.ts";
-import { startUpstream, type Upstream } from "../support/upstream.ts";
-import { startRedis, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
+import { e2eFixture } from "../support/e2e-fixture.ts";
 
 const REDIS_CLUSTER = "outbound|80||local-redis.static";
 const REDIS = { service_name: "local-redis.static", service_port: 80 };
@@ -17,34 +16,15 @@ const CHARGE = 3 + 12;
 /** The spellings of `api.example.com` a client can send; Envoy routes them all to the same host. */
 const SPELLINGS = ["API.EXAMPLE.COM", "Api.Example.Com:443", "api.example.com:8080", "api.example.com."];
 
-let upstream: Upstream;
-let redis: RedisServer;
-const gateways: Gateway[] = [];
-
-before(async () => {
-  upstream = await startUpstream({ completionTokens: 12 });
-  redis = await startRedis();
-});
-after(async () => {
-  for (const g of gateways) {
-    assert.equal(g.chain.failed(), false, "the VM never trapped");
-    await g.close();
-  }
-  await upstream.close();
-  await redis.stop();
-});
-beforeEach(async () => {
-  await redis.flush();
-});
+const fixture = e2eFixture({ completionTokens: 12 });
 
 async function gateway(name: string, config: object): Promise<Gateway> {
   const g = await startGateway({
-    clusters: { llm: { url: upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${redis.port}` } },
+    clusters: { llm: { url: fixture.upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${fixture.redis.port}` } },
     routes: [{ name: "aliyun", domains: ["*"], prefix: "/", cluster: "llm" }],
     plugins: [{ name, wasm: pluginWasm(name), config }],
   });
-  gateways.push(g);
-  return g;
+  return fixture.track(g);
 }
 
 const chat = (g: Gateway, host: string, headers: Array<[string, string]> = []) =>
@@ -61,18 +41,18 @@ test("ai-token-ratelimit: a domain rule's tight limit holds for every spelling o
   const tight = "higress-token-ratelimit:tight:global_threshold:60";
   const open = "higress-token-ratelimit:open:global_threshold:60";
   for (const host of SPELLINGS) {
-    await redis.flush();
+    await fixture.redis.flush();
     const first = await chat(g, host);
     assert.equal(first.status, 200, host);
-    await waitFor(async () => (await redis.client.get(tight)) === String(CHARGE));
+    await waitFor(async () => (await fixture.redis.client.get(tight)) === String(CHARGE));
     const second = await chat(g, host);
     assert.equal(second.status, 429, `${host}: the domain's 5 tokens per minute are spent`);
     assert.equal(second.body, "Too many requests");
-    assert.equal(await redis.client.get(open), null, `${host} never counted against the global config`);
+    assert.equal(await fixture.redis.client.get(open), null, `${host} never counted against the global config`);
   }
   // Another host is the global config's.
   assert.equal((await chat(g, "other.example.com")).status, 200);
-  await waitFor(async () => (await redis.client.get(open)) === String(CHARGE));
+  await waitFor(async () => (await fixture.redis.client.get(open)) === String(CHARGE));
 });
 
 test("ai-quota: a domain rule checks every spelling of its host (no global config: other hosts pass untouched)", async () => {
@@ -86,8 +66,8 @@ test("ai-quota: a domain rule checks every spelling of its host (no global confi
     assert.equal(none.status, 403, `${host}: u1 has no quota`);
     assert.equal(none.body, "Request denied by ai quota check, No quota left");
   }
-  await redis.client.command("SET", "chat_quota:u1", "100");
+  await fixture.redis.client.command("SET", "chat_quota:u1", "100");
   assert.equal((await chat(g, "API.Example.Com:443", [["x-mse-consumer", "u1"]])).status, 200);
-  await waitFor(async () => (await redis.client.get("chat_quota:u1")) === String(100 - CHARGE));
+  await waitFor(async () => (await fixture.redis.client.get("chat_quota:u1")) === String(100 - CHARGE));
   assert.equal((await chat(g, "example.org")).status, 200, "a host no rule names is not the plugin's");
 });

@@ -99,14 +99,14 @@ test("an unknown key gets 401, not Higress's 403 (K1)", async () => {
 });
 
 test("two keys are 401 multi: the same header twice, the same query parameter twice, header plus query (K2)", async () => {
-  const g = await gateway({ keys: ["x-api-key", "apikey"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["x-api-key", "apikey"], in_header: true, in_query: true, consumers: CONSUMERS });
   assertDenied((await send(g, "/", [["x-api-key", USER1], ["x-api-key", USER1]])).res, 401, MULTI);
   assertDenied((await send(g, `/?apikey=${USER1}&apikey=${USER1}`)).res, 401, MULTI);
   assertDenied((await send(g, `/?apikey=${USER1}`, [["x-api-key", USER1]])).res, 401, MULTI);
 });
 
-test("query keys are read even when in_header is on (K2), names are case-sensitive and form-decoded", async () => {
-  const g = await gateway({ keys: ["apikey"], consumers: [{ name: "c", credential: "a b+c" }] });
+test("query keys are read when in_query is true (K2), names are case-sensitive and form-decoded", async () => {
+  const g = await gateway({ keys: ["apikey"], in_query: true, consumers: [{ name: "c", credential: "a b+c" }] });
   const ok = await send(g, "/x?apikey=a+b%2Bc");
   assert.equal(ok.res.status, 200);
   assert.deepEqual(consumerHeaders(ok.forwarded?.rawHeaders), ["c"]);
@@ -121,12 +121,12 @@ test("header key names are case-insensitive, in the request and in the config", 
 });
 
 test("an empty ?apikey= counts as a key and is invalid", async () => {
-  const g = await gateway({ keys: ["apikey"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["apikey"], in_query: true, consumers: CONSUMERS });
   assertDenied((await send(g, "/?apikey=")).res, 401, INVALID);
 });
 
 test("a malformed percent-escape never skips authentication (K7)", async () => {
-  const g = await gateway({ keys: ["apikey"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["apikey"], in_query: true, consumers: CONSUMERS });
   // Higress panics on a bad escape in the path and lets the request through unauthenticated.
   assertDenied((await send(g, "/a%zz")).res, 401, NO_KEY);
   assertDenied((await send(g, "/a%zz?apikey=%zz")).res, 401, NO_KEY);
@@ -150,7 +150,7 @@ test("on a pass-through route a client X-Mse-Consumer is left alone (K3, README)
 });
 
 test("Authorization: Bearer <token> matches the credential <token> (K5)", async () => {
-  const g = await gateway({ keys: ["authorization"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["authorization"], in_header: true, consumers: CONSUMERS });
   const { res, forwarded } = await send(g, "/", [["authorization", `Bearer ${USER1}`]]);
   assert.equal(res.status, 200);
   assert.deepEqual(consumerHeaders(forwarded?.rawHeaders), ["aliyun-user1"]);
@@ -158,7 +158,7 @@ test("Authorization: Bearer <token> matches the credential <token> (K5)", async 
 });
 
 test("hide_credentials removes the key header or query parameter before the upstream (K6)", async () => {
-  const g = await gateway({ keys: ["x-api-key", "apikey"], hide_credentials: true, consumers: CONSUMERS });
+  const g = await gateway({ keys: ["x-api-key", "apikey"], in_header: true, in_query: true, hide_credentials: true, consumers: CONSUMERS });
   const header = await send(g, "/v1/x?a=1", [["x-api-key", USER1]]);
   assert.equal(header.forwarded?.headers["x-api-key"], undefined);
   assert.equal(header.forwarded?.path, "/v1/x?a=1");
@@ -166,7 +166,7 @@ test("hide_credentials removes the key header or query parameter before the upst
   assert.equal(query.res.status, 200);
   assert.equal(query.forwarded?.path, "/v1/x?a=1&b=2");
   const kept = await (async () => {
-    const plain = await gateway({ keys: ["x-api-key"], consumers: CONSUMERS });
+    const plain = await gateway({ keys: ["x-api-key"], in_header: true, consumers: CONSUMERS });
     return send(plain, "/", [["x-api-key", USER1]]);
   })();
   assert.equal(kept.forwarded?.headers["x-api-key"], USER1, "forwarded as Higress does unless hidden");
