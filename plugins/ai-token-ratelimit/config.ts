@@ -2,7 +2,7 @@
  * ai-token-ratelimit configuration (higress-behavior.md §3.2–3.3) with several windows per entry
  * (R2), linear-time `regexp:` keys (R5) and `failure_mode_deny` (R4). Pure: no host calls.
  */
-import { ConfigObject, JsonKind } from "../../shared/json/index";
+import { ConfigObject, JsonKind, MAX_EXACT_INTEGER } from "../../shared/json/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
 import { Regex, compileRegex } from "../../shared/regex/index";
@@ -98,14 +98,15 @@ function readLimits(fields: ConfigObject, prefix: string, keyName: string): Arra
       fields.skip(name);
       continue;
     }
-    const raw = fields.member(name)!;
-    const value = fields.int(name, -1, i64.MIN_VALUE, i64.MAX_VALUE, true);
-    if (reader.failed) return null;
-    if (value <= 0) {
+    // Higress's words for a count that is not positive; the reader's range (at most 2^53 - 1,
+    // what the Lua scripts count exactly) for one too large.
+    if (fields.integerPart(name, true) <= 0) {
       const where = keyName.length > 0 ? " for key '" + keyName + "'" : "";
-      reader.fail(prefix + "'" + name + "' must be a positive integer" + where + ", got " + raw.describe());
+      reader.fail(prefix + "'" + name + "' must be a positive integer" + where + ", got " + fields.member(name)!.describe() + " at " + fields.pathOf(name));
       return null;
     }
+    const value = fields.int(name, -1, 1, MAX_EXACT_INTEGER, true);
+    if (reader.failed) return null;
     limits.push(new Limit(WINDOW_SECONDS[i], value));
   }
   if (limits.length == 0) {
