@@ -13,6 +13,12 @@ import { RATE_LIMITED } from "./errors";
 export const PLUGIN_NAME = "ai-token-ratelimit";
 export const DEFAULT_REJECTED_CODE: i64 = <i64>RATE_LIMITED.status;
 export const DEFAULT_REJECTED_MSG = RATE_LIMITED.body;
+/**
+ * `rejected_code` must be an error status: a 1xx is no final answer, and a 2xx or 3xx rejection
+ * would read as success (or a redirect) to a client that retries on errors only.
+ */
+export const MIN_REJECTED_CODE: i64 = 400;
+export const MAX_REJECTED_CODE: i64 = 599;
 
 /** The four windows, in seconds, with their config names. */
 export const WINDOW_NAMES: StaticArray<string> = ["token_per_second", "token_per_minute", "token_per_hour", "token_per_day"];
@@ -259,7 +265,7 @@ class RateLimitParser extends ConfigParser<RateLimitConfig> {
         config.items.push(item);
       }
     }
-    config.rejectedCode = <u32>fields.int("rejected_code", DEFAULT_REJECTED_CODE, 100, 599, true);
+    config.rejectedCode = <u32>fields.int("rejected_code", DEFAULT_REJECTED_CODE, MIN_REJECTED_CODE, MAX_REJECTED_CODE, true);
     const message = fields.string("rejected_msg");
     if (message !== null) config.rejectedMsg = message;
     config.showLimitQuotaHeader = fields.lenientBool("show_limit_quota_header") == 1;

@@ -97,6 +97,8 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
     const config = parser.parse(rule, options.overrideStyle ? set.global : null);
     if (reader.failed || config === null) {
       if (!reader.failed) reader.fail(rule.path + " is not a valid configuration");
+      // Higress's words name no path ("missing rule_name in config"): say which rule it was.
+      else if (!reader.error.includes(rule.path)) reader.error += " (in " + rule.path + ")";
       return null;
     }
     rule.done();
@@ -119,7 +121,8 @@ export function parsePluginConfig<T>(plugin: string, text: string, parser: Confi
   const reader = new ConfigReader(plugin);
   const json = parseJson(text);
   if (json.value === null) {
-    reader.fail("configuration is not valid JSON: " + json.error);
+    // Too deep is valid JSON we refuse to read; its message names the path where it was cut.
+    reader.fail((json.tooDeep ? "configuration " : "configuration is not valid JSON: ") + json.error);
     return new ParsedConfig<T>(null, reader);
   }
   return new ParsedConfig<T>(parseRules<T>(reader, json.value!, parser, options), reader);

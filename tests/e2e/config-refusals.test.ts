@@ -44,3 +44,39 @@ test("a count that is not positive keeps Higress's words and names the field", a
     "ai-token-ratelimit: failed to parse global_threshold: 'token_per_hour' must be a positive integer, got -1e+300 at global_threshold.token_per_hour",
   ]);
 });
+
+test("rejected_code must be an error status, 400-599: a 2xx or 3xx rejection would read as success", async () => {
+  for (const code of [200, 204, 302, 100, 399, 600]) {
+    assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, rejected_code: code }), [`ai-token-ratelimit: rejected_code must be between 400 and 599, got ${code}`]);
+  }
+  for (const code of [400, 429, 503, 599, "418"]) await accepted("ai-token-ratelimit", { ...RATELIMIT, rejected_code: code });
+});
+
+test("admin_path must be a path starting with \"/\" (Higress concatenates whatever it is given)", async () => {
+  const quota = { admin_consumer: "admin", redis: REDIS };
+  for (const path of ["quota", "/", "quota/refresh"]) {
+    assert.deepEqual(await refusal("ai-quota", { ...quota, admin_path: path }), [`ai-quota: admin_path must be a path starting with "/", e.g. "/quota", got "${path}"`]);
+  }
+  assert.deepEqual(await refusal("ai-quota", { ...quota, _rules_: [{ _match_route_: ["r"], ...quota, admin_path: "x" }] }), ['ai-quota: _rules_[0].admin_path must be a path starting with "/", e.g. "/quota", got "x"']);
+  for (const path of ["", "/budget", "/a/b"]) await accepted("ai-quota", { ...quota, admin_path: path });
+});
+
+test("a configuration nested 5 000 deep is refused naming the path where the nesting limit was hit", async () => {
+  const deep = (open: string, inner: string, close: string) => open.repeat(5000) + inner + close.repeat(5000);
+  const keyAuth = `{"keys":["k"],"in_header":true,"consumers":[{"name":"a","credential":"k1"}],"extra":${deep("[", "", "]")}}`;
+  assert.deepEqual(await refusal("key-auth", keyAuth), [`key-auth: configuration nests deeper than 64 levels at extra${"[0]".repeat(64)} (offset ${keyAuth.indexOf("[[") + 64})`]);
+  const rule = `{"admin_consumer":"a","redis":{"service_name":"r.static"},"_rules_":[{"_match_route_":["r"],"admin_consumer":"b","redis":${deep('{"a":', "1", "}")}}]}`;
+  assert.deepEqual(await refusal("ai-quota", rule), [`ai-quota: configuration nests deeper than 64 levels at _rules_[0].redis${".a".repeat(62)} (offset ${rule.indexOf('{"a":') + 62 * 5})`]);
+});
+
+test("every redis.* refusal names its field, in the global config and in a rule", async () => {
+  const quota = { admin_consumer: "admin" };
+  assert.deepEqual(await refusal("ai-quota", { ...quota, redis: { service_name: "" } }), ["ai-quota: redis service name must not be empty at redis.service_name"]);
+  assert.deepEqual(await refusal("ai-quota", { ...quota, redis: { port: 80 } }), ["ai-quota: redis service name must not be empty at redis.service_name"]);
+  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, redis: undefined }), ["ai-token-ratelimit: missing redis in config at redis"]);
+  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, _rules_: [{ _match_domain_: ["a.test"], ...RATELIMIT, redis: { service_name: "" } }] }), ["ai-token-ratelimit: redis service name must not be empty at _rules_[0].redis.service_name"]);
+  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, redis: { ...REDIS, password: 42 } }), ["ai-token-ratelimit: redis.password must be a string"]);
+  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, redis: "r.static" }), ['ai-token-ratelimit: redis must be an object, got "r.static"']);
+  // Higress's words that name no path say which rule they came from.
+  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, _rules_: [{ _match_domain_: ["a.test"], ...RATELIMIT, rule_name: undefined }] }), ["ai-token-ratelimit: missing rule_name in config (in _rules_[0])"]);
+});

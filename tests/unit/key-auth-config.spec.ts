@@ -24,7 +24,7 @@ const CASES: Array<Array<string>> = [
   ["rule with empty allow", '{"keys":["k"],"in_header":true,"consumers":[{"name":"a","credential":"k1"}],"_rules_":[{"_match_route_":["r"],"allow":[]}]}', "key-auth: allow cannot be empty at _rules_[0].allow"],
   ["rule without match key", '{"keys":["k"],"in_header":true,"consumers":[{"name":"a","credential":"k1"}],"_rules_":[{"allow":["a"]}]}', "key-auth: there is at least one of  '_match_route_', '_match_domain_', '_match_service_' and '_match_route_prefix_' can present in configuration."],
   ["bad global with rules fails (K8)", '{"keys":[],"consumers":[{"name":"a","credential":"k1"}],"_rules_":[{"_match_route_":["r"],"allow":["a"]}]}', "key-auth: keys cannot be empty"],
-  ["rules without a global config", '{"_rules_":[{"_match_route_":["r"],"allow":["a"]}]}', "key-auth: keys is required (a rule needs the global keys and consumers)"],
+  ["rules without a global config", '{"_rules_":[{"_match_route_":["r"],"allow":["a"]}]}', "key-auth: keys is required (a rule needs the global keys and consumers) (in _rules_[0])"],
 ];
 
 describe("key-auth configuration", () => {
