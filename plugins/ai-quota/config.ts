@@ -43,7 +43,7 @@ class QuotaParser extends ConfigParser<QuotaConfig> {
       // Higress concatenates whatever is given ("quota" makes `/v1/chat/completionsquota`); a
       // bare "/" would turn the chat path's trailing-slash spelling into the admin query.
       if (!path.startsWith("/") || path.length < 2) {
-        reader.fail(fields.pathOf("admin_path") + ' must be a path starting with "/", e.g. "' + DEFAULT_ADMIN_PATH + '", got ' + fields.member("admin_path")!.describe());
+        reader.refuse(fields.pathOf("admin_path") + ' must be a path starting with "/", e.g. "' + DEFAULT_ADMIN_PATH + '", got ' + fields.member("admin_path")!.describe());
         return null;
       }
       config.adminPath = path;

@@ -105,8 +105,9 @@ function readLimits(fields: ConfigObject, prefix: string, keyName: string): Arra
       continue;
     }
     // Higress's words for a count that is not positive; the reader's range (at most 2^53 - 1,
-    // what the Lua scripts count exactly) for one too large.
-    if (fields.integerPart(name, true) <= 0) {
+    // what the Lua scripts count exactly) for one too large either way, which Higress would take.
+    const n = fields.integerPart(name, true);
+    if (n <= 0 && n >= -<f64>MAX_EXACT_INTEGER) {
       const where = keyName.length > 0 ? " for key '" + keyName + "'" : "";
       reader.fail(prefix + "'" + name + "' must be a positive integer" + where + ", got " + fields.member(name)!.describe() + " at " + fields.pathOf(name));
       return null;

@@ -22,6 +22,12 @@ export const MAX_EXACT_INTEGER: i64 = 9007199254740991;
 export class ConfigReader {
   /** The first rejection, prefixed with the plugin name; "" while none. */
   error: string = "";
+  /**
+   * Whether that rejection is one Higress would not make (a value it takes, such as a count past
+   * 2^53 - 1, that we refuse): the config cannot be given Higress's meaning, so it must fail even
+   * where Higress drops a bad global config and keeps its `_rules_`.
+   */
+  beyondHigress: bool = false;
   warnings: Array<string> = [];
 
   constructor(public readonly plugin: string) {}
@@ -33,6 +39,12 @@ export class ConfigReader {
   /** Records a rejection; only the first one is kept (Higress stops at the first too). */
   fail(message: string): void {
     if (this.error.length == 0) this.error = this.plugin + ": " + message;
+  }
+
+  /** A rejection Higress would not make (see beyondHigress). */
+  refuse(message: string): void {
+    if (this.error.length == 0) this.beyondHigress = true;
+    this.fail(message);
   }
 
   warn(message: string): void {
@@ -136,7 +148,8 @@ export class ConfigObject {
     const high = max > MAX_EXACT_INTEGER ? MAX_EXACT_INTEGER : max;
     // Compared as doubles, before any conversion: 1e19 or 1e300 must not saturate into range.
     if (!(n >= <f64>low && n <= <f64>high)) {
-      this.reader.fail(this.pathOf(key) + " must be between " + low.toString() + " and " + high.toString() + ", got " + v.describe());
+      // Higress takes any integer here (or says so in its own words first).
+      this.reader.refuse(this.pathOf(key) + " must be between " + low.toString() + " and " + high.toString() + ", got " + v.describe());
       return absent;
     }
     return <i64>n;

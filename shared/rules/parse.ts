@@ -58,10 +58,13 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
     for (let i = 0; i < globalReader.warnings.length; i++) reader.warnings.push(unchecked(globalReader.warnings[i]));
     if (globalReader.failed || global === null) {
       globalError = globalReader.error;
-      if (ruleCount == 0 || options.strictGlobal) {
+      // A value Higress would have taken but we refuse cannot be dropped silently with the
+      // global config: unmatched requests would lose the limit or check it set.
+      if (ruleCount == 0 || options.strictGlobal || globalReader.beyondHigress) {
         reader.fail(globalError.slice(reader.plugin.length + 2));
         return null;
       }
+      reader.warn("the global configuration is ignored, as Higress does when _rules_ exist: " + globalError.slice(reader.plugin.length + 2));
     } else {
       set.global = global;
     }

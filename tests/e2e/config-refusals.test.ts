@@ -30,7 +30,7 @@ async function accepted(plugin: string, config: object): Promise<void> {
 }
 
 test("a token_per_* past 2^53 - 1 (what the Lua scripts count exactly) is refused naming the field, not accepted to reject everyone (G7)", async () => {
-  for (const huge of [9223372036854775807n, 1e19, 1e300, 9007199254740992]) {
+  for (const huge of [9223372036854775807n, 1e19, 1e300, 9007199254740992, -1e300, -9223372036854775808n]) {
     const text = JSON.stringify({ ...RATELIMIT, global_threshold: { token_per_minute: 0 } }).replace('"token_per_minute":0', `"token_per_minute":${huge}`);
     assert.deepEqual(await refusal("ai-token-ratelimit", text), [`ai-token-ratelimit: global_threshold.token_per_minute must be between 1 and 9007199254740991, got ${typeof huge === "bigint" ? huge : JSON.stringify(huge)}`]);
   }
@@ -40,8 +40,8 @@ test("a token_per_* past 2^53 - 1 (what the Lua scripts count exactly) is refuse
 });
 
 test("a count that is not positive keeps Higress's words and names the field", async () => {
-  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, global_threshold: { token_per_hour: -1e300 } }), [
-    "ai-token-ratelimit: failed to parse global_threshold: 'token_per_hour' must be a positive integer, got -1e+300 at global_threshold.token_per_hour",
+  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, global_threshold: { token_per_hour: -100 } }), [
+    "ai-token-ratelimit: failed to parse global_threshold: 'token_per_hour' must be a positive integer, got -100 at global_threshold.token_per_hour",
   ]);
 });
 
@@ -79,4 +79,14 @@ test("every redis.* refusal names its field, in the global config and in a rule"
   assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, redis: "r.static" }), ['ai-token-ratelimit: redis must be an object, got "r.static"']);
   // Higress's words that name no path say which rule they came from.
   assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, _rules_: [{ _match_domain_: ["a.test"], ...RATELIMIT, rule_name: undefined }] }), ["ai-token-ratelimit: missing rule_name in config (in _rules_[0])"]);
+});
+
+test("a huge count in the global config is refused even with _rules_, where Higress drops a global config it cannot parse", async () => {
+  const rule = { _match_domain_: ["a.test"], ...RATELIMIT };
+  assert.deepEqual(await refusal("ai-token-ratelimit", { ...RATELIMIT, global_threshold: { token_per_minute: 1e19 }, _rules_: [rule] }), [
+    "ai-token-ratelimit: global_threshold.token_per_minute must be between 1 and 9007199254740991, got 10000000000000000000",
+  ]);
+  // Higress's own refusal keeps Higress's meaning: the global config is dropped, and we say so.
+  const host = await createHost({ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: { ...RATELIMIT, global_threshold: { token_per_minute: -5 }, _rules_: [rule] } });
+  assert.deepEqual(host.logs(3).map((l) => l.message).filter((m) => m.startsWith("ai-token-ratelimit:")), ["ai-token-ratelimit: the global configuration is ignored, as Higress does when _rules_ exist: failed to parse global_threshold: 'token_per_minute' must be a positive integer, got -5 at global_threshold.token_per_minute"]);
 });

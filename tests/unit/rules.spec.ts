@@ -13,6 +13,10 @@ class NamedParser extends ConfigParser<Named> {
       fields.reader.fail("name is required");
       return null;
     }
+    if (name == "huge") {
+      fields.reader.refuse("name is a value Higress takes and we refuse");
+      return null;
+    }
     return new Named(name, global === null ? "" : global.name);
   }
 }
@@ -51,8 +55,13 @@ describe("parseRules", () => {
   it("keeps going without a global when the global part fails but rules exist (Higress)", () => {
     const reader = parse('{"other":1,"_rules_":[{"_match_route_":["r1"],"name":"r"}]}');
     expect(reader.failed).toBe(false);
+    expect(reader.warnings.join("|")).toBe("test: the global configuration is ignored, as Higress does when _rules_ exist: name is required");
     expect(pick("a", "r1", "")).toBe("r");
     expect(pick("a", "r2", "")).toBe("none");
+  });
+
+  it("fails on a global refused beyond Higress's own checks even with rules (it cannot be dropped silently)", () => {
+    expect(parse('{"name":"huge","_rules_":[{"_match_route_":["r1"],"name":"r"}]}').error).toBe("test: name is a value Higress takes and we refuse");
   });
 
   it("fails on a bad global even with rules when strict (decision K8)", () => {
