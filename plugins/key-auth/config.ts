@@ -115,7 +115,7 @@ class KeyAuthParser extends ConfigParser<KeyAuthConfig> {
     if (reader.failed) return null;
     if (!config.inHeader && !config.inQuery) {
       // Higress refuses only when both are absent; with both false every request would be 401.
-      reader.fail(fields.pathOf(IN_HEADER) + " or " + fields.pathOf(IN_QUERY) + " must be true (an absent flag is false), got " + flagOf(fields, IN_HEADER) + " and " + flagOf(fields, IN_QUERY));
+      reader.fail(fields.pathOf(IN_HEADER) + " or " + fields.pathOf(IN_QUERY) + " must be true, got " + flagOf(fields, IN_HEADER) + " and " + flagOf(fields, IN_QUERY));
       return null;
     }
     config.hideCredentials = fields.lenientBool("hide_credentials") == 1;

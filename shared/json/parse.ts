@@ -3,12 +3,12 @@ import { JsonKind, JsonValue } from "./value";
 import { decimalValue } from "./number";
 
 /** Deeper nesting is refused, so hostile input cannot exhaust the stack. */
-export const MAX_DEPTH: i32 = 64;
+const MAX_DEPTH: i32 = 64;
 /** A key longer than this is cut in the path of a nesting error. */
 const PATH_KEY_CHARS: i32 = 40;
 
 export class JsonParseResult {
-  /** `tooDeep`: the text nests past MAX_DEPTH; `error` then names the path where it was cut. */
+  /** `tooDeep`: the text nests past MAX_DEPTH; `error` then starts with the path where it was cut. */
   constructor(public value: JsonValue | null, public error: string, public tooDeep: bool = false) {}
 }
 
@@ -18,7 +18,6 @@ class Parser {
   /** Set when nesting passed MAX_DEPTH; `path` then grows, innermost first, as the parse unwinds. */
   tooDeep: bool = false;
   path: string = "";
-  tooDeepAt: i32 = 0;
 
   constructor(private text: string) {}
 
@@ -51,10 +50,7 @@ class Parser {
 
   value(depth: i32): JsonValue | null {
     if (depth > MAX_DEPTH) {
-      if (this.error.length == 0) {
-        this.tooDeep = true;
-        this.tooDeepAt = this.pos;
-      }
+      if (this.error.length == 0) this.tooDeep = true;
       return this.fail("nesting deeper than " + MAX_DEPTH.toString());
     }
     this.skipSpace();
@@ -101,7 +97,7 @@ class Parser {
       if (this.pos >= this.text.length || this.text.charCodeAt(this.pos) != 0x3a) return this.unexpected();
       this.pos++;
       const item = this.value(depth + 1);
-      if (item === null) return this.within(key.length > PATH_KEY_CHARS ? key.slice(0, PATH_KEY_CHARS) + "…" : key);
+      if (item === null) return this.within(key.slice(0, PATH_KEY_CHARS));
       v.keys.push(key);
       v.items.push(item);
       this.skipSpace();
@@ -263,9 +259,9 @@ export function parseJson(text: string): JsonParseResult {
   const parser = new Parser(text);
   const value = parser.value(0);
   if (value === null) {
-    if (!parser.tooDeep) return new JsonParseResult(null, parser.error);
-    const where = parser.path.length == 0 ? "the top" : parser.path;
-    return new JsonParseResult(null, "nests deeper than " + MAX_DEPTH.toString() + " levels at " + where + " (offset " + parser.tooDeepAt.toString() + ")", true);
+    // The path is never empty: the top value is at depth 0.
+    if (parser.tooDeep) return new JsonParseResult(null, parser.path + ": " + parser.error, true);
+    return new JsonParseResult(null, parser.error);
   }
   parser.skipSpace();
   if (parser.pos < text.length) {

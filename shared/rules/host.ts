@@ -1,7 +1,7 @@
 /**
  * Host names as Envoy compares them (decision G9): case-insensitive, port ignored. The request's
- * authority is folded once per request (`hostOf`), the `_match_domain_` patterns once when parsed
- * (`domainPattern`), so matching each pattern is a plain comparison.
+ * authority is folded once per request (`hostOf`), each `_match_domain_` pattern once when parsed
+ * (`DomainPattern`), so matching a pattern is one comparison that allocates nothing.
  */
 import { lowerAscii } from "../text/index";
 
@@ -20,9 +20,30 @@ export function hostOf(authority: string): string {
   return lowerAscii(end == authority.length ? authority : authority.slice(0, end));
 }
 
-/** A `_match_domain_` pattern as hosts are compared: lower-case, an exact or `*suffix` name without its trailing dot. */
-export function domainPattern(pattern: string): string {
-  const folded = lowerAscii(pattern);
-  if (!folded.endsWith(".") || folded.endsWith("*.") || folded.length < 2) return folded;
-  return folded.slice(0, folded.length - 1);
+/**
+ * A Higress domain pattern: `*suffix`, `prefix*`, or exact; `*` matches any host. Lower-cased,
+ * its `*` taken off once, so `matches` compares a host from `hostOf` without slicing anything.
+ */
+export class DomainPattern {
+  /** The pattern without its `*`, lower-case. */
+  text: string;
+  /** -1 for `*suffix` (and `*`), 1 for `prefix*`, 0 for an exact name. */
+  wildcard: i32 = 0;
+
+  constructor(pattern: string) {
+    const folded = lowerAscii(pattern);
+    if (folded.startsWith("*")) {
+      this.wildcard = -1;
+      this.text = folded.slice(1);
+    } else if (folded.endsWith("*")) {
+      this.wildcard = 1;
+      this.text = folded.slice(0, folded.length - 1);
+    } else this.text = folded;
+  }
+
+  matches(host: string): bool {
+    if (this.wildcard < 0) return host.endsWith(this.text);
+    if (this.wildcard > 0) return host.startsWith(this.text);
+    return host == this.text;
+  }
 }

@@ -1,5 +1,5 @@
 /** The Higress `_rules_` matcher. */
-export { MatchCategory, Rule, RuleSet, domainMatches, serviceMatches } from "./match";
-export { hostOf, domainPattern } from "./host";
+export { MatchCategory, Rule, RuleSet, serviceMatches } from "./match";
+export { hostOf, DomainPattern } from "./host";
 export { ConfigParser, RuleOptions, parseRules, ParsedConfig, parsePluginConfig, NO_MATCH_KEY_ERROR } from "./parse";
 export { selectConfig, acceptConfig } from "./select";

@@ -1,5 +1,5 @@
 /** Pure matching of Higress `_rules_` entries against a request's authority, route and cluster. */
-import { hostOf } from "./host";
+import { hostOf, DomainPattern } from "./host";
 
 export enum MatchCategory {
   Route,
@@ -7,25 +7,6 @@ export enum MatchCategory {
   Host,
   Service,
   RoutePrefix,
-}
-
-/**
- * Higress domain patterns: "*suffix", "prefix*", or exact; "*" matches any host. Both sides come
- * folded (`domainPattern`, `hostOf`), so the match is case-insensitive and ignores the port (G9).
- */
-export function domainMatches(pattern: string, host: string): bool {
-  const n = pattern.length;
-  if (n == 0) return host.length == 0;
-  // Compared in place: no slice of the pattern per request.
-  if (pattern.charCodeAt(0) == 0x2a) return sameChars(host, host.length - (n - 1), pattern, 1, n - 1);
-  if (pattern.charCodeAt(n - 1) == 0x2a) return sameChars(host, 0, pattern, 0, n - 1);
-  return host == pattern;
-}
-
-/** Whether `count` characters of `a` from `aStart` equal those of `b` from `bStart` (false when `a` has too few). */
-function sameChars(a: string, aStart: i32, b: string, bStart: i32, count: i32): bool {
-  if (aStart < 0 || aStart + count > a.length) return false;
-  return memory.compare(changetype<usize>(a) + (<usize>aStart << 1), changetype<usize>(b) + (<usize>bStart << 1), <usize>count << 1) == 0;
 }
 
 /** `name` matches the cluster's fqdn; `name:port` also needs the port (cluster `outbound|port||fqdn`). */
@@ -44,7 +25,7 @@ export class Rule<T> {
   constructor(
     public category: MatchCategory,
     public routes: Array<string>,
-    public domains: Array<string>,
+    public domains: Array<DomainPattern>,
     public services: Array<string>,
     public routePrefixes: Array<string>,
     public config: T,
@@ -58,7 +39,7 @@ export class Rule<T> {
       case MatchCategory.RouteAndService:
         return this.routes.includes(routeName) && anyService(this.services, clusterName);
       case MatchCategory.Host: {
-        for (let i = 0; i < this.domains.length; i++) if (domainMatches(unchecked(this.domains[i]), host)) return true;
+        for (let i = 0; i < this.domains.length; i++) if (unchecked(this.domains[i]).matches(host)) return true;
         return false;
       }
       case MatchCategory.Service:

@@ -1,7 +1,7 @@
 /** Parsing the Higress config shape: global fields plus `_rules_` (higress-behavior.md §1.2). */
 import { JsonValue, ConfigReader, ConfigObject, parseJson } from "../json/index";
 import { MatchCategory, Rule, RuleSet } from "./match";
-import { domainPattern } from "./host";
+import { DomainPattern } from "./host";
 
 const RULES_KEY = "_rules_";
 const PLUGIN_ID_KEY = "_plugin_id_";
@@ -64,7 +64,7 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
         reader.fail(globalError.slice(reader.plugin.length + 2));
         return null;
       }
-      reader.warn("the global configuration is ignored, as Higress does when _rules_ exist: " + globalError.slice(reader.plugin.length + 2));
+      reader.warn("global config ignored (as Higress, with _rules_): " + globalError.slice(reader.plugin.length + 2));
     } else {
       set.global = global;
     }
@@ -92,10 +92,7 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
     // Lower-priority match keys in the same rule are ignored, as Higress does.
     let category = MatchCategory.RoutePrefix;
     if (routes.length > 0) category = services.length > 0 ? MatchCategory.RouteAndService : MatchCategory.Route;
-    else if (domains.length > 0) {
-      category = MatchCategory.Host;
-      for (let d = 0; d < domains.length; d++) domains[d] = domainPattern(unchecked(domains[d]));
-    }
+    else if (domains.length > 0) category = MatchCategory.Host;
     else if (services.length > 0) category = MatchCategory.Service;
     const config = parser.parse(rule, options.overrideStyle ? set.global : null);
     if (reader.failed || config === null) {
@@ -105,7 +102,9 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
       return null;
     }
     rule.done();
-    set.rules.push(new Rule<T>(category, routes, domains, services, prefixes, config));
+    const patterns = new Array<DomainPattern>();
+    if (category == MatchCategory.Host) for (let d = 0; d < domains.length; d++) patterns.push(new DomainPattern(unchecked(domains[d])));
+    set.rules.push(new Rule<T>(category, routes, patterns, services, prefixes, config));
     if (category == MatchCategory.Host) set.needsAuthority = true;
     if (category == MatchCategory.Route || category == MatchCategory.RouteAndService || category == MatchCategory.RoutePrefix) set.needsRoute = true;
     if (category == MatchCategory.Service || category == MatchCategory.RouteAndService) set.needsCluster = true;
@@ -124,8 +123,8 @@ export function parsePluginConfig<T>(plugin: string, text: string, parser: Confi
   const reader = new ConfigReader(plugin);
   const json = parseJson(text);
   if (json.value === null) {
-    // Too deep is valid JSON we refuse to read; its message names the path where it was cut.
-    reader.fail((json.tooDeep ? "configuration " : "configuration is not valid JSON: ") + json.error);
+    // Too deep is valid JSON we refuse to read; its message starts with the path where it was cut.
+    reader.fail(json.tooDeep ? json.error : "configuration is not valid JSON: " + json.error);
     return new ParsedConfig<T>(null, reader);
   }
   return new ParsedConfig<T>(parseRules<T>(reader, json.value!, parser, options), reader);
