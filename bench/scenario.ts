@@ -16,7 +16,7 @@ export const LOG_LEVEL = 2;
 export const USER1 = [["x-api-key", "user1-key"], ["content-type", "application/json"], ["x-mse-consumer", "aliyun-user1"]] as Array<[string, string]>;
 const REDIS = { service_name: "bench-redis.static" };
 export const PLUGIN_CONFIGS: Record<string, object> = {
-  "key-auth": { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
+  "key-auth": { keys: ["x-api-key"], in_header: true, consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
   "ai-quota": { admin_consumer: "aliyun-admin", redis: REDIS },
   "ai-token-ratelimit": { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS },
 };

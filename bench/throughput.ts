@@ -13,7 +13,7 @@ const REDIS_CLUSTER = "outbound|80||bench-redis.static";
 const REDIS = { service_name: "bench-redis.static" };
 const KEY = "bench-user-key";
 const PLUGINS = [
-  { name: "key-auth", config: { keys: ["x-api-key"], consumers: [{ name: "bench-user", credential: KEY }] } },
+  { name: "key-auth", config: { keys: ["x-api-key"], in_header: true, consumers: [{ name: "bench-user", credential: KEY }] } },
   { name: "ai-quota", config: { admin_consumer: "bench-admin", redis: REDIS } },
   { name: "ai-token-ratelimit", config: { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS } },
 ];

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import YAML from "yaml";
 import { repoRoot } from "../tests/support/paths.ts";
 
-interface Walkthrough {
+export interface Walkthrough {
   route: string;
   redis_service: string;
   plugins: Array<{ name: string; config: Record<string, unknown> }>;

@@ -2,7 +2,7 @@
 import { Header, sendLocalResponse, getRequestHeader, Status } from "../../shared/index";
 import { splitPath, parseQuery, getQueryValues, QueryParam } from "../../shared/url/index";
 import { RedisClient, RedisReply, RespValue, parseInt64 } from "../../shared/redis/index";
-import { jsonString } from "../../shared/json/index";
+import { jsonString, MAX_EXACT_INTEGER } from "../../shared/json/index";
 import { QuotaConfig } from "./config";
 import {
   QuotaReply, QUERY_NEEDS_CONSUMER, REFRESH_NEEDS_FIELDS, DELTA_NEEDS_FIELDS, REFRESHED, DELTA_APPLIED,
@@ -66,7 +66,9 @@ export function writeQuota(config: QuotaConfig, client: RedisClient, form: strin
   const params = parseQuery(form);
   const consumer = first(params, "consumer");
   const number = parseInt64(first(params, refresh ? "quota" : "value"));
-  if (consumer.length == 0 || !number.ok) {
+  // G7: a quota is an integer every reader holds exactly (a JSON client, a Lua script: doubles),
+  // so past ±(2^53 - 1) it is "not an integer", Higress's answer, rather than a rounded counter.
+  if (consumer.length == 0 || !number.ok || number.value > MAX_EXACT_INTEGER || number.value < -MAX_EXACT_INTEGER) {
     reply(refresh ? REFRESH_NEEDS_FIELDS : DELTA_NEEDS_FIELDS);
     return false;
   }

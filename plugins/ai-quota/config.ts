@@ -41,7 +41,15 @@ class QuotaParser extends ConfigParser<QuotaConfig> {
     }
     config.adminConsumer = admin;
     const path = fields.string("admin_path");
-    if (path !== null && path.length > 0) config.adminPath = path;
+    if (path !== null && path.length > 0) {
+      // Higress concatenates whatever is given ("quota" makes `/v1/chat/completionsquota`); a
+      // bare "/" would turn the chat path's trailing-slash spelling into the admin query.
+      if (!path.startsWith("/") || path.length < 2) {
+        reader.refuse(fields.pathOf("admin_path") + ' must be a path starting with "/", e.g. "' + DEFAULT_ADMIN_PATH + '", got ' + fields.member("admin_path")!.describe());
+        return null;
+      }
+      config.adminPath = path;
+    }
     config.adminQuery = CHAT_SUFFIX + config.adminPath;
     config.adminRefresh = config.adminQuery + "/refresh";
     config.adminDelta = config.adminQuery + "/delta";

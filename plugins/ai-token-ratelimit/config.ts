@@ -2,7 +2,7 @@
  * ai-token-ratelimit configuration (higress-behavior.md §3.2–3.3) with several windows per entry
  * (R2), linear-time `regexp:` keys (R5) and `failure_mode_deny` (R4). Pure: no host calls.
  */
-import { ConfigObject, JsonKind } from "../../shared/json/index";
+import { ConfigObject, JsonKind, MAX_EXACT_INTEGER } from "../../shared/json/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
 import { UsageOptions, parseUsageOptions } from "../../shared/usage/options";
@@ -14,6 +14,12 @@ import { RATE_LIMITED } from "./errors";
 export const PLUGIN_NAME = "ai-token-ratelimit";
 export const DEFAULT_REJECTED_CODE: i64 = <i64>RATE_LIMITED.status;
 export const DEFAULT_REJECTED_MSG = RATE_LIMITED.body;
+/**
+ * `rejected_code` must be an error status: a 1xx is no final answer, and a 2xx or 3xx rejection
+ * would read as success (or a redirect) to a client that retries on errors only.
+ */
+export const MIN_REJECTED_CODE: i64 = 400;
+export const MAX_REJECTED_CODE: i64 = 599;
 
 /** The four windows, in seconds, with their config names. */
 export const WINDOW_NAMES: StaticArray<string> = ["token_per_second", "token_per_minute", "token_per_hour", "token_per_day"];
@@ -100,14 +106,16 @@ function readLimits(fields: ConfigObject, prefix: string, keyName: string): Arra
       fields.skip(name);
       continue;
     }
-    const raw = fields.member(name)!;
-    const value = fields.int(name, -1, i64.MIN_VALUE, i64.MAX_VALUE, true);
-    if (reader.failed) return null;
-    if (value <= 0) {
+    // Higress's words for a count that is not positive; the reader's range (at most 2^53 - 1,
+    // what the Lua scripts count exactly) for one too large either way, which Higress would take.
+    const n = fields.integerPart(name, true);
+    if (n <= 0 && n >= -<f64>MAX_EXACT_INTEGER) {
       const where = keyName.length > 0 ? " for key '" + keyName + "'" : "";
-      reader.fail(prefix + "'" + name + "' must be a positive integer" + where + ", got " + raw.describe());
+      reader.fail(prefix + "'" + name + "' must be a positive integer" + where + ", got " + fields.member(name)!.describe() + " at " + fields.pathOf(name));
       return null;
     }
+    const value = fields.int(name, -1, 1, MAX_EXACT_INTEGER, true);
+    if (reader.failed) return null;
     limits.push(new Limit(WINDOW_SECONDS[i], value));
   }
   if (limits.length == 0) {
@@ -260,7 +268,7 @@ class RateLimitParser extends ConfigParser<RateLimitConfig> {
         config.items.push(item);
       }
     }
-    config.rejectedCode = <u32>fields.int("rejected_code", DEFAULT_REJECTED_CODE, 100, 599, true);
+    config.rejectedCode = <u32>fields.int("rejected_code", DEFAULT_REJECTED_CODE, MIN_REJECTED_CODE, MAX_REJECTED_CODE, true);
     const message = fields.string("rejected_msg");
     if (message !== null) config.rejectedMsg = message;
     config.showLimitQuotaHeader = fields.lenientBool("show_limit_quota_header") == 1;

@@ -1,12 +1,15 @@
 /**
- * key-auth configuration: Higress's fields (higress-behavior.md §2.2) plus `credentials`,
- * `hide_credentials` and both key sources on by default (decisions K2, K4, K6). Pure: no host calls.
+ * key-auth configuration: Higress's fields (higress-behavior.md §2.2) plus `credentials` and
+ * `hide_credentials` (decisions K4, K6); a key source is read only when its flag is `true` (K2).
+ * Pure: no host calls.
  */
 import { ConfigObject } from "../../shared/json/index";
 import { lowerAscii } from "../../shared/text/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 
 export const PLUGIN_NAME = "key-auth";
+export const IN_HEADER = "in_header";
+export const IN_QUERY = "in_query";
 
 export class KeyAuthConfig {
   /** 1 true, 0 false, -1 unset: unset and false differ (§2.3). */
@@ -14,8 +17,9 @@ export class KeyAuthConfig {
   keys: Array<string> = [];
   /** `keys` lower-cased: header names match case-insensitively, query names exactly. */
   headerKeys: Array<string> = [];
-  inHeader: bool = true;
-  inQuery: bool = true;
+  /** K2: a source is read only when its flag is `true`; an absent flag is `false`, as Higress's code. */
+  inHeader: bool = false;
+  inQuery: bool = false;
   hideCredentials: bool = false;
   /** credential → consumer name. */
   credentials: Map<string, string> = new Map();
@@ -71,6 +75,12 @@ function readConsumer(consumer: ConfigObject, config: KeyAuthConfig, owners: Map
   }
 }
 
+/** How a key-source flag was written, for the refusal: `in_header false`, `in_query absent`. */
+function flagOf(fields: ConfigObject, key: string): string {
+  const value = fields.member(key);
+  return fields.pathOf(key) + " " + (value === null ? "absent" : value.describe());
+}
+
 class KeyAuthParser extends ConfigParser<KeyAuthConfig> {
   parse(fields: ConfigObject, global: KeyAuthConfig | null): KeyAuthConfig | null {
     const reader = fields.reader;
@@ -100,14 +110,14 @@ class KeyAuthParser extends ConfigParser<KeyAuthConfig> {
       for (let i = 0; i < keys.length; i++) config.headerKeys.push(lowerAscii(keys[i]));
     }
     if (reader.failed) return null;
-    const inQuery = fields.lenientBool("in_query");
-    const inHeader = fields.lenientBool("in_header");
-    if (inQuery == 0 && inHeader == 0) {
-      reader.fail("in_query and in_header cannot both be false");
+    config.inHeader = fields.lenientBool(IN_HEADER) == 1;
+    config.inQuery = fields.lenientBool(IN_QUERY) == 1;
+    if (reader.failed) return null;
+    if (!config.inHeader && !config.inQuery) {
+      // Higress refuses only when both are absent; with both false every request would be 401.
+      reader.fail(fields.pathOf(IN_HEADER) + " or " + fields.pathOf(IN_QUERY) + " must be true, got " + flagOf(fields, IN_HEADER) + " and " + flagOf(fields, IN_QUERY));
       return null;
     }
-    config.inQuery = inQuery != 0;
-    config.inHeader = inHeader != 0;
     config.hideCredentials = fields.lenientBool("hide_credentials") == 1;
     const consumers = fields.objectList("consumers");
     if (reader.failed) return null;

@@ -13,9 +13,21 @@
 import { JsonKind, JsonValue } from "./value";
 import { decimalValue } from "./number";
 
+/**
+ * 2^53 - 1, the largest integer every number on the way holds exactly: Redis keeps i64, but a Lua
+ * script (EVAL) reads numbers as doubles, so 2^53 + 1 would be counted as 2^53.
+ */
+export const MAX_EXACT_INTEGER: i64 = 9007199254740991;
+
 export class ConfigReader {
   /** The first rejection, prefixed with the plugin name; "" while none. */
   error: string = "";
+  /**
+   * Whether that rejection is one Higress would not make (a value it takes, such as a count past
+   * 2^53 - 1, that we refuse): the config cannot be given Higress's meaning, so it must fail even
+   * where Higress drops a bad global config and keeps its `_rules_`.
+   */
+  beyondHigress: bool = false;
   warnings: Array<string> = [];
 
   constructor(public readonly plugin: string) {}
@@ -27,6 +39,12 @@ export class ConfigReader {
   /** Records a rejection; only the first one is kept (Higress stops at the first too). */
   fail(message: string): void {
     if (this.error.length == 0) this.error = this.plugin + ": " + message;
+  }
+
+  /** A rejection Higress would not make (see beyondHigress). */
+  refuse(message: string): void {
+    if (this.error.length == 0) this.beyondHigress = true;
+    this.fail(message);
   }
 
   warn(message: string): void {
@@ -99,25 +117,42 @@ export class ConfigObject {
   }
 
   /**
+   * The member's number as `int` reads it, truncated toward zero; NaN when absent, null or not a
+   * number (nothing is reported: `int` says what is wrong). For a check made before `int`, e.g.
+   * Higress's own words for a value that must be positive.
+   */
+  integerPart(key: string, lenient: bool = false): f64 {
+    const v = this.value.get(key);
+    if (v === null) return NaN;
+    let n: f64 = NaN;
+    if (v.kind == JsonKind.Number && (lenient || v.isInteger())) n = v.num;
+    else if (lenient && v.kind == JsonKind.String && isNumeric(v.text)) n = decimalValue(v.text);
+    return n < 0 ? Math.ceil(n) : Math.floor(n);
+  }
+
+  /**
    * An integer member within [min, max]; `absent` when missing. Wrong types and fractions are errors.
    * With `lenient`, a numeric string ("100") and a fraction (10.9 → 10) are accepted, as Higress.
+   * Whatever the caller asks, the range never goes past ±MAX_EXACT_INTEGER (G7): every integer a
+   * plugin configures reaches Redis or a Lua script, whose numbers are doubles.
    */
   int(key: string, absent: i64, min: i64, max: i64, lenient: bool = false): i64 {
     const v = this.member(key);
     if (v === null || v.kind == JsonKind.Null) return absent;
-    let n: f64 = 0;
-    if (v.kind == JsonKind.Number && (v.isInteger() || lenient)) n = v.num;
-    else if (lenient && v.kind == JsonKind.String && isNumeric(v.text)) n = decimalValue(v.text);
-    else {
+    const n = this.integerPart(key, lenient);
+    if (isNaN(n)) {
       this.wrong(key, "an integer", v);
       return absent;
     }
-    const value = <i64>(n < 0 ? Math.ceil(n) : Math.floor(n));
-    if (value < min || value > max || !isFinite(n)) {
-      this.reader.fail(this.pathOf(key) + " must be between " + min.toString() + " and " + max.toString() + ", got " + v.describe());
+    const low = min < -MAX_EXACT_INTEGER ? -MAX_EXACT_INTEGER : min;
+    const high = max > MAX_EXACT_INTEGER ? MAX_EXACT_INTEGER : max;
+    // Compared as doubles, before any conversion: 1e19 or 1e300 must not saturate into range.
+    if (!(n >= <f64>low && n <= <f64>high)) {
+      // Higress takes any integer here (or says so in its own words first).
+      this.reader.refuse(this.pathOf(key) + " must be between " + low.toString() + " and " + high.toString() + ", got " + v.describe());
       return absent;
     }
-    return value;
+    return <i64>n;
   }
 
   /** A nested object; null when absent, an error when present with another type. */

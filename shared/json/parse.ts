@@ -4,19 +4,33 @@ import { decimalValue } from "./number";
 
 /** Deeper nesting is refused, so hostile input cannot exhaust the stack. */
 const MAX_DEPTH: i32 = 64;
+/** A key longer than this is cut in the path of a nesting error. */
+const PATH_KEY_CHARS: i32 = 40;
 
 export class JsonParseResult {
-  constructor(public value: JsonValue | null, public error: string) {}
+  /** `tooDeep`: the text nests past MAX_DEPTH; `error` then starts with the path where it was cut. */
+  constructor(public value: JsonValue | null, public error: string, public tooDeep: bool = false) {}
 }
 
 class Parser {
   pos: i32 = 0;
   error: string = "";
+  /** Set when nesting passed MAX_DEPTH; `path` then grows, innermost first, as the parse unwinds. */
+  tooDeep: bool = false;
+  path: string = "";
 
   constructor(private text: string) {}
 
   fail(message: string): JsonValue | null {
     if (this.error.length == 0) this.error = message + " at offset " + this.pos.toString();
+    return null;
+  }
+
+  /** On the way out of a failed member or item: adds its key or index to the path of a nesting error. */
+  within(segment: string): JsonValue | null {
+    if (!this.tooDeep) return null;
+    const joined = this.path.length == 0 || this.path.startsWith("[") ? "" : ".";
+    this.path = segment + joined + this.path;
     return null;
   }
 
@@ -35,7 +49,10 @@ class Parser {
   }
 
   value(depth: i32): JsonValue | null {
-    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    if (depth > MAX_DEPTH) {
+      if (this.error.length == 0) this.tooDeep = true;
+      return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    }
     this.skipSpace();
     if (this.pos >= this.text.length) return this.unexpected();
     const c = this.text.charCodeAt(this.pos);
@@ -80,7 +97,7 @@ class Parser {
       if (this.pos >= this.text.length || this.text.charCodeAt(this.pos) != 0x3a) return this.unexpected();
       this.pos++;
       const item = this.value(depth + 1);
-      if (item === null) return null;
+      if (item === null) return this.within(key.slice(0, PATH_KEY_CHARS));
       v.keys.push(key);
       v.items.push(item);
       this.skipSpace();
@@ -107,7 +124,7 @@ class Parser {
     }
     while (true) {
       const item = this.value(depth + 1);
-      if (item === null) return null;
+      if (item === null) return this.within("[" + v.items.length.toString() + "]");
       v.items.push(item);
       this.skipSpace();
       if (this.pos >= this.text.length) return this.unexpected();
@@ -241,7 +258,11 @@ function boolValue(b: bool): JsonValue {
 export function parseJson(text: string): JsonParseResult {
   const parser = new Parser(text);
   const value = parser.value(0);
-  if (value === null) return new JsonParseResult(null, parser.error);
+  if (value === null) {
+    // The path is never empty: the top value is at depth 0.
+    if (parser.tooDeep) return new JsonParseResult(null, parser.path + ": " + parser.error, true);
+    return new JsonParseResult(null, parser.error);
+  }
   parser.skipSpace();
   if (parser.pos < text.length) {
     parser.unexpected();

@@ -35,7 +35,7 @@ export class JsonValue {
     return this.get(key) !== null;
   }
 
-  /** True for a number without fraction or exponent that fits an i64. */
+  /** True for a number written without fraction or exponent (its range is the reader's to check). */
   isInteger(): bool {
     if (this.kind != JsonKind.Number) return false;
     const t = this.text;
@@ -43,7 +43,7 @@ export class JsonValue {
       const c = t.charCodeAt(i);
       if (c == 0x2e || c == 0x65 || c == 0x45) return false;
     }
-    return this.num >= -9.2e18 && this.num <= 9.2e18;
+    return true;
   }
 
   /** A short description for error messages: `"abc"`, `42`, `an object`, … (strings cut at 40 characters). */

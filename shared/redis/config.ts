@@ -30,8 +30,9 @@ export class RedisConfig {
 
 /** Reads `redis` from a plugin config; null (with the reader failed) when missing or invalid. Passwords never reach a message. */
 export function parseRedisConfig(fields: ConfigObject): RedisConfig | null {
+  // Higress's words, then the field's path: in a `_rules_` entry that says which one.
   if (!fields.has("redis")) {
-    fields.reader.fail(MISSING_REDIS);
+    fields.reader.fail(MISSING_REDIS + " at " + fields.pathOf("redis"));
     fields.skip("redis");
     return null;
   }
@@ -40,7 +41,7 @@ export function parseRedisConfig(fields: ConfigObject): RedisConfig | null {
   const config = new RedisConfig();
   const name = redis.string("service_name");
   if (name === null || name.length == 0) {
-    if (!fields.reader.failed) fields.reader.fail(EMPTY_SERVICE_NAME);
+    if (!fields.reader.failed) fields.reader.fail(EMPTY_SERVICE_NAME + " at " + redis.pathOf("service_name"));
     return null;
   }
   config.serviceName = name;

@@ -1,4 +1,5 @@
 /** The Higress `_rules_` matcher. */
-export { MatchCategory, Rule, RuleSet, stripPort, domainMatches, serviceMatches } from "./match";
+export { MatchCategory, Rule, RuleSet, serviceMatches } from "./match";
+export { hostOf, DomainPattern } from "./host";
 export { ConfigParser, RuleOptions, parseRules, ParsedConfig, parsePluginConfig, NO_MATCH_KEY_ERROR } from "./parse";
 export { selectConfig, acceptConfig } from "./select";

@@ -1,4 +1,5 @@
 /** Pure matching of Higress `_rules_` entries against a request's authority, route and cluster. */
+import { hostOf, DomainPattern } from "./host";
 
 export enum MatchCategory {
   Route,
@@ -6,20 +7,6 @@ export enum MatchCategory {
   Host,
   Service,
   RoutePrefix,
-}
-
-/** Strips a port: the last ":" is a port separator unless a "]" follows it (IPv6 literals). */
-export function stripPort(authority: string): string {
-  const colon = authority.lastIndexOf(":");
-  if (colon < 0 || authority.indexOf("]", colon) >= 0) return authority;
-  return authority.slice(0, colon);
-}
-
-/** Higress domain patterns: "*suffix", "prefix*", or exact (case-sensitive); "*" matches any host. */
-export function domainMatches(pattern: string, host: string): bool {
-  if (pattern.startsWith("*")) return host.endsWith(pattern.slice(1));
-  if (pattern.endsWith("*")) return host.startsWith(pattern.slice(0, pattern.length - 1));
-  return host == pattern;
 }
 
 /** `name` matches the cluster's fqdn; `name:port` also needs the port (cluster `outbound|port||fqdn`). */
@@ -38,21 +25,21 @@ export class Rule<T> {
   constructor(
     public category: MatchCategory,
     public routes: Array<string>,
-    public domains: Array<string>,
+    public domains: Array<DomainPattern>,
     public services: Array<string>,
     public routePrefixes: Array<string>,
     public config: T,
   ) {}
 
-  matches(authority: string, routeName: string, clusterName: string): bool {
+  /** `host` is the request's authority as `hostOf` gives it. */
+  matches(host: string, routeName: string, clusterName: string): bool {
     switch (this.category) {
       case MatchCategory.Route:
         return this.routes.includes(routeName);
       case MatchCategory.RouteAndService:
         return this.routes.includes(routeName) && anyService(this.services, clusterName);
       case MatchCategory.Host: {
-        const host = stripPort(authority);
-        for (let i = 0; i < this.domains.length; i++) if (domainMatches(unchecked(this.domains[i]), host)) return true;
+        for (let i = 0; i < this.domains.length; i++) if (unchecked(this.domains[i]).matches(host)) return true;
         return false;
       }
       case MatchCategory.Service:
@@ -89,9 +76,11 @@ export class RuleSet<T> {
 
   /** The first matching rule's config, else the global one, else null (the plugin does nothing). */
   select(authority: string, routeName: string, clusterName: string): T | null {
+    // Folded once per request, not per rule; unallocated when already lower-case without a port.
+    const host = this.needsAuthority ? hostOf(authority) : authority;
     for (let i = 0; i < this.rules.length; i++) {
       const rule = unchecked(this.rules[i]);
-      if (rule.matches(authority, routeName, clusterName)) return rule.config;
+      if (rule.matches(host, routeName, clusterName)) return rule.config;
     }
     return this.global;
   }

@@ -1,6 +1,7 @@
 /** Parsing the Higress config shape: global fields plus `_rules_` (higress-behavior.md §1.2). */
 import { JsonValue, ConfigReader, ConfigObject, parseJson } from "../json/index";
 import { MatchCategory, Rule, RuleSet } from "./match";
+import { DomainPattern } from "./host";
 
 const RULES_KEY = "_rules_";
 const PLUGIN_ID_KEY = "_plugin_id_";
@@ -57,10 +58,13 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
     for (let i = 0; i < globalReader.warnings.length; i++) reader.warnings.push(unchecked(globalReader.warnings[i]));
     if (globalReader.failed || global === null) {
       globalError = globalReader.error;
-      if (ruleCount == 0 || options.strictGlobal) {
+      // A value Higress would have taken but we refuse cannot be dropped silently with the
+      // global config: unmatched requests would lose the limit or check it set.
+      if (ruleCount == 0 || options.strictGlobal || globalReader.beyondHigress) {
         reader.fail(globalError.slice(reader.plugin.length + 2));
         return null;
       }
+      reader.warn("global config ignored (as Higress, with _rules_): " + globalError.slice(reader.plugin.length + 2));
     } else {
       set.global = global;
     }
@@ -93,10 +97,14 @@ export function parseRules<T>(reader: ConfigReader, value: JsonValue, parser: Co
     const config = parser.parse(rule, options.overrideStyle ? set.global : null);
     if (reader.failed || config === null) {
       if (!reader.failed) reader.fail(rule.path + " is not a valid configuration");
+      // Higress's words name no path ("missing rule_name in config"): say which rule it was.
+      else if (!reader.error.includes(rule.path)) reader.error += " (in " + rule.path + ")";
       return null;
     }
     rule.done();
-    set.rules.push(new Rule<T>(category, routes, domains, services, prefixes, config));
+    const patterns = new Array<DomainPattern>();
+    if (category == MatchCategory.Host) for (let d = 0; d < domains.length; d++) patterns.push(new DomainPattern(unchecked(domains[d])));
+    set.rules.push(new Rule<T>(category, routes, patterns, services, prefixes, config));
     if (category == MatchCategory.Host) set.needsAuthority = true;
     if (category == MatchCategory.Route || category == MatchCategory.RouteAndService || category == MatchCategory.RoutePrefix) set.needsRoute = true;
     if (category == MatchCategory.Service || category == MatchCategory.RouteAndService) set.needsCluster = true;
@@ -115,7 +123,8 @@ export function parsePluginConfig<T>(plugin: string, text: string, parser: Confi
   const reader = new ConfigReader(plugin);
   const json = parseJson(text);
   if (json.value === null) {
-    reader.fail("configuration is not valid JSON: " + json.error);
+    // Too deep is valid JSON we refuse to read; its message starts with the path where it was cut.
+    reader.fail(json.tooDeep ? json.error : "configuration is not valid JSON: " + json.error);
     return new ParsedConfig<T>(null, reader);
   }
   return new ParsedConfig<T>(parseRules<T>(reader, json.value!, parser, options), reader);

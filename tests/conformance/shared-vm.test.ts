@@ -22,8 +22,8 @@ after(async () => {
 test("two key-auth configs in one VM each authenticate with their own keys and consumers", async () => {
   const wasm = pluginWasm("key-auth");
   const shared = await createHost({
-    name: "auth-a", wasm, config: { keys: ["x-a"], consumers: [{ name: "a", credential: "ka" }] }, vmId: "auth",
-    more: [{ name: "auth-b", wasm, vmId: "auth", config: { keys: ["x-b"], consumers: [{ name: "b", credential: "kb" }] } }],
+    name: "auth-a", wasm, config: { keys: ["x-a"], in_header: true, consumers: [{ name: "a", credential: "ka" }] }, vmId: "auth",
+    more: [{ name: "auth-b", wasm, vmId: "auth", config: { keys: ["x-b"], in_header: true, consumers: [{ name: "b", credential: "kb" }] } }],
   });
   assert.equal(shared.chain.vms.length, 1, "one VM");
   const roots = shared.chain.vms[0].trace.filter(([name]) => name === "proxy_on_configure").map(([, root]) => root);

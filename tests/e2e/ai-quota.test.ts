@@ -19,6 +19,7 @@ let g: Gateway;
 
 const KEY_AUTH = {
   keys: ["x-api-key"],
+  in_header: true,
   consumers: [{ name: "aliyun-admin", credential: ADMIN }, { name: "aliyun-user1", credential: USER1 }, { name: "aliyun-user2", credential: USER2 }],
 };
 const REDIS_CLUSTER = "outbound|80||local-redis.static";

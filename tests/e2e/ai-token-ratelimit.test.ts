@@ -45,7 +45,7 @@ const WALKTHROUGH = {
 async function gateway(config: object, withKeyAuth = false, upstreamUrl = upstream.url): Promise<Gateway> {
   const plugins = [];
   if (withKeyAuth) {
-    plugins.push({ name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: USER1 }, { name: "aliyun-user2", credential: USER2 }] } });
+    plugins.push({ name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], in_header: true, consumers: [{ name: "aliyun-user1", credential: USER1 }, { name: "aliyun-user2", credential: USER2 }] } });
   }
   plugins.push({ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config });
   const g = await startGateway({

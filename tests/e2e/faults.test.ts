@@ -46,7 +46,7 @@ async function gateway(upstream: Upstream): Promise<Gateway> {
     clusters: { llm: { url: upstream.url }, "outbound|80||local-redis.static": { redis: `127.0.0.1:${redis.port}` } },
     routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
     plugins: [
-      { name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], consumers: [{ name: "aliyun-user1", credential: USER1 }] } },
+      { name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], in_header: true, consumers: [{ name: "aliyun-user1", credential: USER1 }] } },
       { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: { admin_consumer: "aliyun-admin", redis: REDIS } },
       { name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: { rule_name: "default_rule", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1000 }] }], redis: REDIS } },
     ],

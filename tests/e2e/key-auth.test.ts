@@ -99,14 +99,14 @@ test("an unknown key gets 401, not Higress's 403 (K1)", async () => {
 });
 
 test("two keys are 401 multi: the same header twice, the same query parameter twice, header plus query (K2)", async () => {
-  const g = await gateway({ keys: ["x-api-key", "apikey"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["x-api-key", "apikey"], in_header: true, in_query: true, consumers: CONSUMERS });
   assertDenied((await send(g, "/", [["x-api-key", USER1], ["x-api-key", USER1]])).res, 401, MULTI);
   assertDenied((await send(g, `/?apikey=${USER1}&apikey=${USER1}`)).res, 401, MULTI);
   assertDenied((await send(g, `/?apikey=${USER1}`, [["x-api-key", USER1]])).res, 401, MULTI);
 });
 
-test("query keys are read even when in_header is on (K2), names are case-sensitive and form-decoded", async () => {
-  const g = await gateway({ keys: ["apikey"], consumers: [{ name: "c", credential: "a b+c" }] });
+test("query keys are read when in_query is true (K2), names are case-sensitive and form-decoded", async () => {
+  const g = await gateway({ keys: ["apikey"], in_query: true, consumers: [{ name: "c", credential: "a b+c" }] });
   const ok = await send(g, "/x?apikey=a+b%2Bc");
   assert.equal(ok.res.status, 200);
   assert.deepEqual(consumerHeaders(ok.forwarded?.rawHeaders), ["c"]);
@@ -121,12 +121,12 @@ test("header key names are case-insensitive, in the request and in the config", 
 });
 
 test("an empty ?apikey= counts as a key and is invalid", async () => {
-  const g = await gateway({ keys: ["apikey"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["apikey"], in_query: true, consumers: CONSUMERS });
   assertDenied((await send(g, "/?apikey=")).res, 401, INVALID);
 });
 
 test("a malformed percent-escape never skips authentication (K7)", async () => {
-  const g = await gateway({ keys: ["apikey"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["apikey"], in_query: true, consumers: CONSUMERS });
   // Higress panics on a bad escape in the path and lets the request through unauthenticated.
   assertDenied((await send(g, "/a%zz")).res, 401, NO_KEY);
   assertDenied((await send(g, "/a%zz?apikey=%zz")).res, 401, NO_KEY);
@@ -150,7 +150,7 @@ test("on a pass-through route a client X-Mse-Consumer is left alone (K3, README)
 });
 
 test("Authorization: Bearer <token> matches the credential <token> (K5)", async () => {
-  const g = await gateway({ keys: ["authorization"], consumers: CONSUMERS });
+  const g = await gateway({ keys: ["authorization"], in_header: true, consumers: CONSUMERS });
   const { res, forwarded } = await send(g, "/", [["authorization", `Bearer ${USER1}`]]);
   assert.equal(res.status, 200);
   assert.deepEqual(consumerHeaders(forwarded?.rawHeaders), ["aliyun-user1"]);
@@ -158,7 +158,7 @@ test("Authorization: Bearer <token> matches the credential <token> (K5)", async 
 });
 
 test("hide_credentials removes the key header or query parameter before the upstream (K6)", async () => {
-  const g = await gateway({ keys: ["x-api-key", "apikey"], hide_credentials: true, consumers: CONSUMERS });
+  const g = await gateway({ keys: ["x-api-key", "apikey"], in_header: true, in_query: true, hide_credentials: true, consumers: CONSUMERS });
   const header = await send(g, "/v1/x?a=1", [["x-api-key", USER1]]);
   assert.equal(header.forwarded?.headers["x-api-key"], undefined);
   assert.equal(header.forwarded?.path, "/v1/x?a=1");
@@ -166,7 +166,7 @@ test("hide_credentials removes the key header or query parameter before the upst
   assert.equal(query.res.status, 200);
   assert.equal(query.forwarded?.path, "/v1/x?a=1&b=2");
   const kept = await (async () => {
-    const plain = await gateway({ keys: ["x-api-key"], consumers: CONSUMERS });
+    const plain = await gateway({ keys: ["x-api-key"], in_header: true, consumers: CONSUMERS });
     return send(plain, "/", [["x-api-key", USER1]]);
   })();
   assert.equal(kept.forwarded?.headers["x-api-key"], USER1, "forwarded as Higress does unless hidden");
@@ -206,6 +206,27 @@ for (const [globalAuth, hasRules, matchesRule, expected] of TABLE) {
     }
   });
 }
+
+test("a _match_domain_ rule holds whatever the case and port of Host (G9): no spelling falls to the open global config", async () => {
+  const g = await gateway({ ...WALKTHROUGH, global_auth: false, _rules_: [
+    { _match_domain_: ["api.aliyun.test"], allow: ["aliyun-user1"] },
+    { _match_domain_: ["*.Internal.Test"], allow: ["aliyun-user1"] },
+    { _match_domain_: ["[::1]"], allow: ["aliyun-user1"] },
+  ] });
+  const hosts = ["API.ALIYUN.TEST", "Api.Aliyun.Test:443", "api.aliyun.test:8080", "api.aliyun.test.", "x.internal.test", "X.INTERNAL.TEST:80", "[::1]:8080"];
+  for (const host of hosts) {
+    const noKey = await send(g, "/v1/chat/completions", [], host);
+    assertDenied(noKey.res, 401, NO_KEY);
+    assert.equal(noKey.forwarded, null, host);
+    const user1 = await send(g, "/v1/chat/completions", [["x-api-key", USER1]], host);
+    assert.equal(user1.res.status, 200, host);
+    assert.deepEqual(consumerHeaders(user1.forwarded?.rawHeaders), ["aliyun-user1"], host);
+    assertDenied((await send(g, "/v1/chat/completions", [["x-api-key", USER2]], host)).res, 403, NOT_ALLOWED);
+  }
+  // A host the rules do not name still gets the global config: pass-through.
+  assert.equal((await send(g, "/", [], "other.test")).res.status, 200);
+  assert.equal((await send(g, "/", [], "api.aliyun.test.evil")).res.status, 200);
+});
 
 test("rules match by route, service and route prefix too", async () => {
   const byRoute = await gateway({ ...WALKTHROUGH, _rules_: [{ _match_route_: ["aliyun"], allow: ["aliyun-admin"] }] });

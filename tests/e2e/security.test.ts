@@ -19,7 +19,7 @@ const USER1 = "user1-secret-3c4d";
 const SECRETS = [REDIS_PASSWORD, ADMIN, USER1];
 const REDIS_CLUSTER = "outbound|80||local-redis.static";
 const REDIS_BLOCK = { service_name: "local-redis.static", password: REDIS_PASSWORD, timeout: 300 };
-const KEY_AUTH = { keys: ["x-api-key", "authorization"], consumers: [{ name: "aliyun-admin", credential: ADMIN }, { name: "aliyun-user1", credential: USER1 }] };
+const KEY_AUTH = { keys: ["x-api-key", "authorization"], in_header: true, consumers: [{ name: "aliyun-admin", credential: ADMIN }, { name: "aliyun-user1", credential: USER1 }] };
 
 let upstream: Upstream;
 let redis: RedisServer;

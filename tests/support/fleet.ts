@@ -101,7 +101,7 @@ export async function runFleet(options: { gateways: number; clients: number; sec
     clusters: { llm: { url: upstream.url }, "outbound|80||fleet-redis.static": { redis: `127.0.0.1:${redis.port}` } },
     routes: [{ name: "fleet", prefix: "/", cluster: "llm" }],
     plugins: [
-      { name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], consumers: consumers.map((name) => ({ name, credential: keyOf(name) })) } },
+      { name: "key-auth", wasm: pluginWasm("key-auth"), config: { keys: ["x-api-key"], in_header: true, consumers: consumers.map((name) => ({ name, credential: keyOf(name) })) } },
       { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: { admin_consumer: "fleet-admin", redis: REDIS } },
       {
         name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: {

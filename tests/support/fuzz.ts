@@ -56,6 +56,8 @@ export interface FuzzResult {
 
 const KEY_AUTH = {
   keys: ["x-api-key", "apikey", "authorization"],
+  in_header: true,
+  in_query: true,
   consumers: [{ name: "a", credential: "k1" }, { name: "b", credentials: ["k2", "Bearer k3"] }],
   _rules_: [{ _match_domain_: ["*.example.com"], allow: ["a"] }],
 };

@@ -35,8 +35,15 @@ describe("parseJson", () => {
     expect(errorOf("")).toBe("unexpected end of input at offset 0");
   });
 
-  it("refuses nesting deeper than 64 instead of exhausting the stack", () => {
-    expect(errorOf("[".repeat(100) + "]".repeat(100))).toBe("nesting deeper than 64 at offset 65");
+  it("refuses nesting deeper than 64 instead of exhausting the stack, naming the path where it was cut", () => {
+    const deep = parseJson("[".repeat(100) + "]".repeat(100));
+    expect(deep.tooDeep).toBe(true);
+    expect(deep.error).toBe("[0]".repeat(65) + ": nesting deeper than 64 at offset 65");
+    const inRule = parseJson('{"_rules_":[{"a":1},{"x":' + '{"y":'.repeat(5000) + "1" + "}".repeat(5001) + "]}");
+    expect(inRule.error).toBe("_rules_[1].x" + ".y".repeat(62) + ": nesting deeper than 64 at offset " + (25 + 5 * 62).toString());
+    const longKey = parseJson('{"' + "k".repeat(50) + '":' + "[".repeat(70) + "]".repeat(70) + "}");
+    expect(longKey.error).toBe("k".repeat(40) + "[0]".repeat(64) + ": nesting deeper than 64 at offset " + (54 + 64).toString());
+    expect(parseJson('[[1,2,{"a":[}]]').tooDeep).toBe(false);
   });
 
   it("never traps on random or mutated input", () => {

@@ -169,13 +169,16 @@ describe("redis config block", () => {
     expect(configOf('{"redis":{"service_name":"r.dns","service_port":7000,"timeout":0}}', new ConfigReader("p"))).toBe("outbound|7000||r.dns  1000");
   });
 
-  it("rejects a missing block and an empty name in Higress's words", () => {
+  it("rejects a missing block and an empty name in Higress's words, naming the field", () => {
     const a = new ConfigReader("p");
     configOf("{}", a);
-    expect(a.error).toBe("p: missing redis in config");
+    expect(a.error).toBe("p: missing redis in config at redis");
     const b = new ConfigReader("p");
     configOf('{"redis":{"service_name":""}}', b);
-    expect(b.error).toBe("p: redis service name must not be empty");
+    expect(b.error).toBe("p: redis service name must not be empty at redis.service_name");
+    const c = new ConfigReader("p");
+    configOf('{"redis":{"port":80}}', c);
+    expect(c.error).toBe("p: redis service name must not be empty at redis.service_name");
   });
 
   it("rejects an impossible port and never echoes a password", () => {
