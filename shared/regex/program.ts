@@ -1,8 +1,10 @@
 /**
- * The parsed tree as a program for the Pike VM (regex.ts): one instruction ("state") per
- * literal, class, assertion, split or jump. Counted repetitions copy their operand, so a short
- * pattern can make a long program; `statesOf` counts the program before anything is emitted, so
- * a pattern over the bound is refused at configuration without building it.
+ * The parsed tree as a program for the Pike VM (regex.ts): one instruction per literal, class,
+ * assertion, split or jump. Its size in "states" is what a thread at each of its instructions can
+ * cost per character: one each, and one per range for a class (each range is a comparison).
+ * Counted repetitions copy their operand, so a short pattern can make a large program; `statesOf`
+ * counts it before anything is emitted, so a pattern over the bound is refused at configuration
+ * without building it.
  */
 import { Node, NodeKind } from "./parse";
 
@@ -24,7 +26,7 @@ function capped(n: i64): i64 {
   return n < STATES_CAP ? n : STATES_CAP;
 }
 
-/** Instructions `compile` emits for `node` (MATCH not included), capped at STATES_CAP. */
+/** The states of what `compile` emits for `node` (MATCH not included), capped at STATES_CAP. */
 export function statesOf(node: Node): i64 {
   switch (node.kind) {
     case NodeKind.Concat: {
@@ -47,6 +49,9 @@ export function statesOf(node: Node): i64 {
     }
     case NodeKind.Empty:
       return 0;
+    case NodeKind.Class:
+      // One comparison per range for every character a thread here reads: a state per range.
+      return <i64>max(1, node.ranges.length >> 1);
     default:
       return 1;
   }
@@ -54,7 +59,12 @@ export function statesOf(node: Node): i64 {
 
 /** A character class as [lo, hi] pairs of code points. */
 export class CharClass {
-  constructor(public ranges: Array<i32>, public negated: bool) {}
+  /** Steps a thread reading this class costs beyond the first: one per further range (statesOf). */
+  extraSteps: i32;
+
+  constructor(public ranges: Array<i32>, public negated: bool) {
+    this.extraSteps = max(1, ranges.length >> 1) - 1;
+  }
 
   /** `c` is already lower-cased when the pattern folds case (ASCII only), so only A–Z is left to try. */
   matches(c: i32, foldCase: bool): bool {

@@ -2,8 +2,9 @@
  * Linear-time regular expressions (decision R5): the parsed tree is compiled to a small program
  * run as a Pike VM, every thread advancing one code point at a time, so no input backtracks.
  *
- * The work of one search is at most (states + 1) × (code points + 1) steps, so both factors are
- * bounded: a program has at most MAX_STATES states (refused at configuration otherwise), and a
+ * The work of one search is at most (states + 1) × (code points + 1) steps (a step is a thread
+ * reading one character, plus one per further range of a class it compares, see program.ts), so
+ * both factors are bounded: a program has at most MAX_STATES states (refused otherwise), and a
  * search spends from a MatchBudget the caller holds per request, stopping with Found.Undecided
  * when it runs out; what an undecided value means is the caller's decision.
  */
@@ -14,9 +15,9 @@ import {
 } from "./program";
 
 /**
- * Most states a program may have. A realistic key is far below: `^user-[a-z0-9]+$` has 12, an
- * IPv4 pattern `^10\.0\.\d{1,3}\.\d{1,3}$` 19, a UUID 39, a list of 100 ten-letter names about
- * 1 200. `(a|b){0,500}c` has 2 502 and is refused: on a value of `a`s each of them is a step per byte.
+ * Most states a program may have. A realistic key is far below: `^user-[a-z0-9]+$` has 14, an
+ * IPv4 pattern `^10\.0\.\d{1,3}\.\d{1,3}$` 19, a UUID 71, a list of 100 ten-letter names about
+ * 1 200. `(a|b){0,500}c` has 2 502 and is refused: on a value of `a`s each is a step per byte.
  */
 export const MAX_STATES: i32 = 2000;
 
@@ -59,15 +60,16 @@ export class Regex {
    */
   private scratch: StaticArray<i32>;
   private generation: i32 = 0;
-  /** Instructions in the program, MATCH included. */
-  readonly states: i32;
+  /** Instructions in the program, MATCH included: the length of each run of scratch. */
+  private instructions: i32;
 
-  constructor(program: ProgramBuilder, public readonly foldCase: bool) {
+  /** `states`: the program's size as statesOf counts it, MATCH included. */
+  constructor(program: ProgramBuilder, public readonly foldCase: bool, public readonly states: i32) {
     this.code = program.code;
     this.classes = program.classes;
-    const states = program.next;
-    this.states = states;
-    this.scratch = new StaticArray<i32>(4 * states);
+    const instructions = program.next;
+    this.instructions = instructions;
+    this.scratch = new StaticArray<i32>(4 * instructions);
     this.anchored = unchecked(program.code[0]) == OP_BEGIN;
   }
 
@@ -82,10 +84,11 @@ export class Regex {
     const length = subject.length;
     this.newSearch(length);
     const code = this.code.dataStart;
+    const classes = this.classes.dataStart;
     const foldCase = this.foldCase;
     const anchored = this.anchored;
     let current = changetype<usize>(this.scratch);
-    let next = current + ((<usize>this.states) << 2);
+    let next = current + ((<usize>this.instructions) << 2);
     let count = 0;
     let remaining = budget.remaining;
     let before = -1;
@@ -107,7 +110,7 @@ export class Regex {
         return Found.Undecided;
       }
       i += here > 0xffff ? 2 : 1;
-      const ahead = codePointAt(subject, i);
+      const ahead = nextCodePoint(subject, i);
       const c = foldCase ? lowerAscii(here) : here;
       this.generation++;
       let advanced = 0;
@@ -118,7 +121,11 @@ export class Regex {
         let hit: bool;
         if (op == OP_CHAR) hit = c == x;
         else if (op == OP_ANY) hit = c != 0x0a;
-        else hit = unchecked(this.classes[x]).matches(c, foldCase);
+        else {
+          const klass = changetype<CharClass>(load<usize>(classes + ((<usize>x) << alignof<usize>())));
+          remaining -= klass.extraSteps;
+          hit = klass.matches(c, foldCase);
+        }
         if (!hit) continue;
         advanced = this.follow(next, advanced, pc + 1, here, ahead);
         if (advanced < 0) break;
@@ -151,8 +158,8 @@ export class Regex {
    */
   private follow(list: usize, count: i32, pc: i32, before: i32, after: i32): i32 {
     const code = this.code.dataStart;
-    const stack = changetype<usize>(this.scratch) + ((<usize>(2 * this.states)) << 2);
-    const mark = stack + ((<usize>this.states) << 2);
+    const stack = changetype<usize>(this.scratch) + ((<usize>(2 * this.instructions)) << 2);
+    const mark = stack + ((<usize>this.instructions) << 2);
     const generation = this.generation;
     let top = 0;
     while (true) {
@@ -180,6 +187,15 @@ export class Regex {
       pc = element(stack, --top);
     }
   }
+}
+
+/** codePointAt without a call for the characters below the surrogates. */
+@inline function nextCodePoint(s: string, i: i32): i32 {
+  if (i < s.length) {
+    const c = <i32>load<u16>(changetype<usize>(s) + ((<usize>i) << 1));
+    if (c < 0xd800) return c;
+  }
+  return codePointAt(s, i);
 }
 
 /**
@@ -225,5 +241,5 @@ export function compileRegex(pattern: string): RegexResult {
   const program = new ProgramBuilder(parser.foldCase);
   program.compile(tree);
   program.emit(OP_MATCH, 0, 0);
-  return new RegexResult(new Regex(program, parser.foldCase), "");
+  return new RegexResult(new Regex(program, parser.foldCase, <i32>states), "");
 }

@@ -1,7 +1,7 @@
 import { RandomText } from "./support/random";
 import { compileRegex, Found, MatchBudget, MAX_STATES, MATCH_STEPS_PER_REQUEST } from "../../shared/regex/index";
 import { Parser } from "../../shared/regex/parse";
-import { statesOf } from "../../shared/regex/program";
+import { statesOf, ProgramBuilder, OP_MATCH } from "../../shared/regex/program";
 
 /** [pattern, subject, expected] from RE2/Go MatchString semantics (unanchored search). */
 const CASES: Array<Array<string>> = [
@@ -60,15 +60,15 @@ const CASES: Array<Array<string>> = [
 
 /** Realistic keys and the states each compiles to: all far below MAX_STATES. */
 const REALISTIC: Array<Array<string>> = [
-  ["^user-[a-z0-9]+$", "12"],
+  ["^user-[a-z0-9]+$", "14"],
   ["^10\\.0\\.\\d{1,3}\\.\\d{1,3}$", "19"],
   ["^192\\.168\\.", "10"],
-  ["(?i)^key-[0-9a-f]{8}$", "15"],
-  ["^sk-[A-Za-z0-9]{48}$", "54"],
-  ["^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "39"],
+  ["(?i)^key-[0-9a-f]{8}$", "23"],
+  ["^sk-[A-Za-z0-9]{48}$", "150"],
+  ["^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "71"],
   ["^(aliyun-admin|aliyun-user1|aliyun-user2)$", "43"],
   ["-(prod|staging)$", "16"],
-  ["^Bearer [A-Za-z0-9._~+/-]+=*$", "17"],
+  ["^Bearer [A-Za-z0-9._~+/-]+=*$", "33"],
 ];
 
 describe("compileRegex", () => {
@@ -119,6 +119,16 @@ describe("compileRegex", () => {
     expect(compileRegex("a{1001}").error).toBe("invalid repeat count");
   });
 
+  it("counts a class as one state per range, as a thread on it compares each", () => {
+    expect(compileRegex("[a-z0-9_]").regex!.states).toBe(4);
+    expect(compileRegex("\\w").regex!.states).toBe(5);
+    expect(compileRegex("[0-9a-fA-F]{0,999}").error).toBe("compiles to 3997 states, more than 2000");
+    // Every range is charged: a thread on a 3-range class costs 3 steps a character.
+    const budget = new MatchBudget(MATCH_STEPS_PER_REQUEST);
+    expect(compileRegex("^[0-9a-fA-F]+$").regex!.search("f".repeat(1000), budget)).toBe(Found.Yes);
+    expect(MATCH_STEPS_PER_REQUEST - budget.remaining).toBeGreaterThanOrEqual(4000);
+  });
+
   it("compiles every realistic key far below the bound", () => {
     for (let i = 0; i < REALISTIC.length; i++) {
       const result = compileRegex(REALISTIC[i][0]);
@@ -136,10 +146,16 @@ describe("compileRegex", () => {
     let compared = 0;
     for (let round = 0; round < 4000; round++) {
       const pattern = random.string("ab()[]{}*+?|^$.\\-,0123dws:", 16);
-      const result = compileRegex(pattern);
-      if (result.regex === null) continue;
-      const tree = new Parser(pattern).parse()!;
-      expect(statesOf(tree) + 1).toBe(<i64>result.regex!.states, pattern);
+      const parser = new Parser(pattern);
+      const tree = parser.parse();
+      if (tree === null || statesOf(tree) + 1 > <i64>MAX_STATES) continue;
+      const program = new ProgramBuilder(parser.foldCase);
+      program.compile(tree);
+      program.emit(OP_MATCH, 0, 0);
+      // An instruction each, and a class one more per range beyond its first.
+      let emitted = program.next;
+      for (let i = 0; i < program.classes.length; i++) emitted += program.classes[i].extraSteps;
+      expect(statesOf(tree) + 1).toBe(<i64>emitted, pattern);
       compared++;
     }
     expect(compared).toBeGreaterThan(500);
@@ -183,6 +199,10 @@ describe("compileRegex", () => {
     expect(anchored.search("admin-" + "a".repeat(100000), budget)).toBe(Found.No);
     expect(budget.remaining).toBeGreaterThan(90);
     expect(anchored.search("user-" + "a".repeat(100000) + "!", new MatchBudget(100))).toBe(Found.Undecided);
+    // One live thread per character, comparing two ranges, and the position: three steps a byte.
+    const long = new MatchBudget(MATCH_STEPS_PER_REQUEST);
+    expect(anchored.search("user-" + "a".repeat(12000), long)).toBe(Found.Yes);
+    expect(MATCH_STEPS_PER_REQUEST - long.remaining).toBe(36011);
     expect(compileRegex("abc").regex!.search("abc" + "x".repeat(100000), new MatchBudget(100))).toBe(Found.Yes);
   });
 
