@@ -2,8 +2,9 @@
  * Linear-time regular expressions (decision R5): the parsed tree is compiled to a small program
  * run as a Pike VM, every thread advancing one code point at a time, so no input backtracks.
  *
- * The work of one search is at most (states + 1) × (code points + 1) steps (a step is a thread
- * reading one character, plus one per further range of a class it compares, see program.ts), so
+ * The work of one search is at most (states + POSITION_STEPS) × (code points + 1) steps (a step
+ * is a state visited at a position, one more per further range of a class compared, see
+ * program.ts, and each position costs POSITION_STEPS), so
  * both factors are bounded: a program has at most MAX_STATES states (refused otherwise), and a
  * search spends from a MatchBudget the caller holds per request, stopping with Found.Undecided
  * when it runs out; what an undecided value means is the caller's decision.
@@ -22,13 +23,19 @@ import {
 export const MAX_STATES: i32 = 2000;
 
 /**
- * Steps one request may spend on all its searches, a step being one thread at one position (each
- * position costs at least one): about 2 ms of the worst accepted pattern in V8. Any value is
- * decided when (states + 1) × (length + 1) fits, e.g. a key of up to 16 states on a 60 KiB value
- * (Envoy's default header limit) or of up to 127 on an 8 KiB one; a search that ends early (an
- * anchored pattern whose threads die, a match) decides far longer values.
+ * Steps one request may spend on all its searches: a few ms of the worst accepted pattern in V8.
+ * Any value is decided when (states + POSITION_STEPS) × (length + 1) fits, e.g. a key of up to 13
+ * states on a 60 KiB value (Envoy's default header limit) or of up to 124 on an 8 KiB one; a
+ * search that ends early (an anchored pattern whose threads die, a match) decides far longer values.
  */
 export const MATCH_STEPS_PER_REQUEST: i64 = 1 << 20;
+
+/**
+ * What one position costs besides the states visited there: the loop around them (reading the
+ * character, swapping the lists) takes about as long as visiting four states, so a pattern with
+ * few live threads cannot make a step cheaper than the budget assumes.
+ */
+export const POSITION_STEPS: i32 = 4;
 
 /** What a bounded search found. */
 export enum Found {
@@ -60,6 +67,8 @@ export class Regex {
    */
   private scratch: StaticArray<i32>;
   private generation: i32 = 0;
+  /** States `follow` visited since the search last charged its budget. */
+  private visits: i32 = 0;
   /** Instructions in the program, MATCH included: the length of each run of scratch. */
   private instructions: i32;
 
@@ -73,7 +82,7 @@ export class Regex {
     this.anchored = unchecked(program.code[0]) == OP_BEGIN;
   }
 
-  /** True when the pattern matches anywhere in `subject`; work up to (states + 1) × (length + 1). */
+  /** True when the pattern matches anywhere in `subject`; unbounded but linear (see the top). */
   test(subject: string): bool {
     UNBOUNDED.remaining = i64.MAX_VALUE;
     return this.search(subject, UNBOUNDED) == Found.Yes;
@@ -83,6 +92,7 @@ export class Regex {
   search(subject: string, budget: MatchBudget): Found {
     const length = subject.length;
     this.newSearch(length);
+    this.visits = 0;
     const code = this.code.dataStart;
     const classes = this.classes.dataStart;
     const foldCase = this.foldCase;
@@ -100,7 +110,9 @@ export class Regex {
         count = this.follow(current, count, 0, before, here);
         if (count < 0) break;
       }
-      remaining -= <i64>count + 1;
+      // Every state visited at this position, and the position itself.
+      remaining -= <i64>(this.visits + POSITION_STEPS);
+      this.visits = 0;
       if (here < 0 || (count == 0 && anchored)) {
         budget.remaining = remaining;
         return Found.No;
@@ -138,7 +150,7 @@ export class Regex {
       before = here;
       here = ahead;
     }
-    budget.remaining = remaining - 1;
+    budget.remaining = remaining - POSITION_STEPS;
     return Found.Yes;
   }
 
@@ -161,10 +173,12 @@ export class Regex {
     const stack = changetype<usize>(this.scratch) + ((<usize>(2 * this.instructions)) << 2);
     const mark = stack + ((<usize>this.instructions) << 2);
     const generation = this.generation;
+    let visits = this.visits;
     let top = 0;
     while (true) {
       if (element(mark, pc) != generation) {
         setElement(mark, pc, generation);
+        visits++;
         const op = element(code, 3 * pc);
         if (op <= OP_CLASS) {
           setElement(list, count++, pc);
@@ -177,13 +191,17 @@ export class Regex {
           pc = element(code, 3 * pc + 1);
           continue;
         } else if (op == OP_MATCH) {
+          this.visits = visits;
           return -1;
         } else if (holds(op, before, after)) {
           pc++;
           continue;
         }
       }
-      if (top == 0) return count;
+      if (top == 0) {
+        this.visits = visits;
+        return count;
+      }
       pc = element(stack, --top);
     }
   }
