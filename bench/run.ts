@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: module sizes, start-up time, wasm time per request (chat and 1 MB SSE stream)
- * next to a no-op baseline, Redis calls per request, usage-reader throughput, guest memory and
- * gateway throughput, measured in the host's V8. Prints one table and writes bench/results.json.
- * A benchmark, not a test: nothing here fails on a number. `--quick` runs fewer requests.
+ * next to a no-op baseline, the costliest `regexp:` key on 60 KiB of headers, Redis calls per
+ * request, usage-reader throughput, guest memory and gateway throughput, measured in the host's V8.
+ * Prints one table and writes bench/results.json. A benchmark, not a test: nothing here fails on a
+ * number. `--quick` runs fewer requests.
  */
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -14,6 +15,7 @@ import { RedisBridge } from "../tests/host/redis-bridge.ts";
 import { measure, perCallback, quantile, clockCost } from "./guest-time.ts";
 import { CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, benchRedis, chat, chatResponse } from "./scenario.ts";
 import { gatewayThroughput } from "./throughput.ts";
+import { regexCost } from "./regex-cost.ts";
 
 const QUICK = process.argv.includes("--quick");
 
@@ -83,6 +85,14 @@ for (const name of names) {
     `wasm time per chat, ${name}`,
     `${t.median.toFixed(2)} µs median, ${t.p99.toFixed(2)} µs p99 (${t.raw.toFixed(2)} µs with the clock's cost of ${t.timings.toFixed(0)} timed calls, ${t.withHost.toFixed(2)} µs with host calls)`,
     `chat.${name}`, t,
+  );
+}
+
+for (const [pattern, t] of await regexCost(bridge, Math.max(100, REQUESTS / 20), clockUs)) {
+  add(
+    `wasm time per request, ai-token-ratelimit, regexp:${pattern} on 60 KiB of headers (answered ${t.status})`,
+    `${(t.median / 1000).toFixed(2)} ms median, ${(t.p99 / 1000).toFixed(2)} ms p99`,
+    `regex.${pattern}`, t,
   );
 }
 

@@ -201,7 +201,7 @@ function readItem(item: ConfigObject): RuleItem | null {
       else if (key.startsWith("regexp:")) {
         const compiled = compileRegex(key.slice(7));
         if (compiled.regex === null) {
-          reader.fail(PREFIX + "failed to compile regex for key '" + key + "': " + compiled.error);
+          reader.fail(entry.pathOf("key") + " regexp " + compiled.describe());
           return null;
         }
         limitKey.regex = compiled.regex;

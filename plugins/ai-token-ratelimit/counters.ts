@@ -2,12 +2,19 @@
 import { getRequestHeader, getPropertyString, SOURCE_ADDRESS } from "../../shared/index";
 import { splitPath, parseQuery } from "../../shared/url/index";
 import { hostFromAddress } from "../../shared/net/index";
+import { Found, MatchBudget, MATCH_STEPS_PER_REQUEST } from "../../shared/regex/index";
 import { RateLimitConfig, RuleItem, LimitKey, Limit, Source } from "./config";
 
 /** The counters of one request: key i is `limits[i].keyBytes` followed by `value`. */
 export class Counters {
   constructor(public limits: Array<Limit>, public value: string) {}
 }
+
+/** Returned when a `regexp:` key could not be decided within the request's budget (VALUE_TOO_LONG). */
+export const UNDECIDED = new Counters([], "");
+
+/** The matching steps left to the current request; every search of one request spends from it. */
+const budget = new MatchBudget(MATCH_STEPS_PER_REQUEST);
 
 /** The cookie's value: pieces split on ";", trimmed, "name=value" (k=a=b gives "a"); null when absent or empty. */
 function cookieValue(name: string): string | null {
@@ -69,28 +76,35 @@ function valueOf(item: RuleItem): string | null {
   }
 }
 
-function matches(item: RuleItem, key: LimitKey, value: string): bool {
+function matches(item: RuleItem, key: LimitKey, value: string): Found {
   if (item.source == Source.Ip) {
     const ip = hostFromAddress(value);
-    return ip !== null && key.cidr !== null && key.cidr!.contains(ip);
+    return ip !== null && key.cidr !== null && key.cidr!.contains(ip) ? Found.Yes : Found.No;
   }
-  if (key.key == value) return true;
-  if (!item.perValue) return false;
-  if (key.any) return true;
-  return key.regex !== null && key.regex!.test(value);
+  if (key.key == value) return Found.Yes;
+  if (!item.perValue) return Found.No;
+  if (key.any) return Found.Yes;
+  return key.regex !== null ? key.regex!.search(value, budget) : Found.No;
 }
 
-/** The counters for this request; null when no rule item matches (then no Redis traffic). Only in onRequestHeaders. */
+/**
+ * The counters for this request; null when no rule item matches (then no Redis traffic), UNDECIDED
+ * when a value is too long to be matched within MATCH_STEPS_PER_REQUEST: keys are tried in order,
+ * so an undecided key leaves unknown which limit applies. Only in onRequestHeaders.
+ */
 export function chooseCounters(config: RateLimitConfig): Counters | null {
   const global = config.global;
   if (global !== null) return new Counters(global, "");
+  budget.remaining = MATCH_STEPS_PER_REQUEST;
   for (let i = 0; i < config.items.length; i++) {
     const item = config.items[i];
     const value = valueOf(item);
     if (value === null) continue;
     for (let k = 0; k < item.keys.length; k++) {
       const key = item.keys[k];
-      if (matches(item, key, value)) return new Counters(key.limits, value);
+      const found = matches(item, key, value);
+      if (found == Found.Yes) return new Counters(key.limits, value);
+      if (found == Found.Undecided) return UNDECIDED;
     }
   }
   return null;

@@ -8,10 +8,10 @@ import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure, int
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { RateLimitConfig } from "./config";
-import { Counters, chooseCounters } from "./counters";
+import { Counters, UNDECIDED, chooseCounters } from "./counters";
 import { CHECK, CHARGE } from "./scripts";
 import {
-  RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, POLICY_HEADER, RATELIMIT_HEADER, RATE_LIMITED, STORE_UNAVAILABLE,
+  RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, POLICY_HEADER, RATELIMIT_HEADER, RATE_LIMITED, STORE_UNAVAILABLE, VALUE_TOO_LONG, RateLimitError,
 } from "./errors";
 
 
@@ -87,6 +87,7 @@ export class LimitedStream extends HttpContext {
     this.usage = usage;
     const usageAction = usage.onRequestHeaders(endOfStream);
     const counters = chooseCounters(config);
+    if (counters === UNDECIDED) return this.refuse(VALUE_TOO_LONG, "token_ratelimit_value_too_long");
     this.counters = counters;
     if (counters === null) return usageAction;
     if (this.refusedBody()) return HeaderAction.StopIteration;
@@ -183,6 +184,14 @@ export class LimitedStream extends HttpContext {
     }
     // Higress rejects only when strictly over: a counter at its threshold still passes.
     return current > threshold ? max(retryAfter, ttl) : retryAfter;
+  }
+
+  /** Answers `error` before any check (nothing is charged) and counts it in `metric`. */
+  private refuse(error: RateLimitError, metric: string): HeaderAction {
+    this.rejected = true;
+    sendLocalResponse(error.status, error.details, String.UTF8.encode(error.body), null);
+    this.count(metric, "none", 1);
+    return HeaderAction.Continue;
   }
 
   private reject(retryAfter: i64): void {

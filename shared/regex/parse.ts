@@ -54,7 +54,7 @@ export class Parser {
 
   /** Next code point, surrogate pairs joined. */
   next(): i32 {
-    const c = this.pattern.codePointAt(this.pos);
+    const c = codePointAt(this.pattern, this.pos);
     this.pos += c > 0xffff ? 2 : 1;
     return c;
   }
@@ -300,4 +300,15 @@ export class Parser {
 
 export function isWordChar(c: i32): bool {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f;
+}
+
+/** The code point at UTF-16 index i (a lone surrogate stands for itself), -1 at the end. */
+export function codePointAt(s: string, i: i32): i32 {
+  if (i >= s.length) return -1;
+  const base = changetype<usize>(s);
+  const c = <i32>load<u16>(base + ((<usize>i) << 1));
+  if (c < 0xd800 || c > 0xdbff || i + 1 >= s.length) return c;
+  const d = <i32>load<u16>(base + ((<usize>(i + 1)) << 1));
+  if (d < 0xdc00 || d > 0xdfff) return c;
+  return ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
 }
