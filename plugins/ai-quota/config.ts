@@ -19,6 +19,8 @@ export class QuotaConfig {
   adminDelta: string = "";
   keyPrefix: string = DEFAULT_KEY_PREFIX;
   failureModeDeny: bool = true;
+  /** authenticated_consumer_only: the consumer only from key-auth's record, never from a client's header (shared/identity). */
+  authenticatedConsumerOnly: bool = false;
   /** inject_stream_usage, estimate_missing_usage, estimate_bytes_per_token (A1, A4). */
   usage: UsageOptions = new UsageOptions();
   redis: RedisConfig = new RedisConfig();
@@ -59,6 +61,7 @@ class QuotaParser extends ConfigParser<QuotaConfig> {
     if (redis === null) return null;
     config.redis = redis;
     config.failureModeDeny = fields.lenientBool("failure_mode_deny") != 0;
+    config.authenticatedConsumerOnly = fields.lenientBool("authenticated_consumer_only") == 1;
     config.usage = parseUsageOptions(fields);
     return reader.failed ? null : config;
   }

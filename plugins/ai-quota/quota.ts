@@ -5,6 +5,7 @@ import {
 } from "../../shared/index";
 import { RedisClient, RespReader, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
+import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
@@ -74,7 +75,7 @@ export class QuotaStream extends HttpContext {
   begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {
     this.config = config;
     this.client = client;
-    const consumer = getRequestHeader("x-mse-consumer");
+    const consumer = consumerOf(config.authenticatedConsumerOnly);
     if (consumer === null) return this.deny(NO_CONSUMER);
     if (consumer.length == 0) return this.deny(EMPTY_CONSUMER);
     this.consumer = consumer;

@@ -88,6 +88,8 @@ export class RateLimitConfig {
   rejectedMsg: string = DEFAULT_REJECTED_MSG;
   showLimitQuotaHeader: bool = false;
   failureModeDeny: bool = false;
+  /** authenticated_consumer_only: the consumer only from key-auth's record, never from a client's header (shared/identity). */
+  authenticatedConsumerOnly: bool = false;
   /** inject_stream_usage, estimate_missing_usage, estimate_bytes_per_token (A1, A4). */
   usage: UsageOptions = new UsageOptions();
   redis: RedisConfig = new RedisConfig();
@@ -273,6 +275,7 @@ class RateLimitParser extends ConfigParser<RateLimitConfig> {
     if (message !== null) config.rejectedMsg = message;
     config.showLimitQuotaHeader = fields.lenientBool("show_limit_quota_header") == 1;
     config.failureModeDeny = fields.lenientBool("failure_mode_deny") == 1;
+    config.authenticatedConsumerOnly = fields.lenientBool("authenticated_consumer_only") == 1;
     config.usage = parseUsageOptions(fields);
     if (reader.failed) return null;
     nameKeys(config);

@@ -1,5 +1,6 @@
 /** Which counters a request counts against (§3.4): the matched entry's limits and the request's value. */
 import { getRequestHeader, getPropertyString, SOURCE_ADDRESS } from "../../shared/index";
+import { consumerOf } from "../../shared/identity/consumer";
 import { splitPath, parseQuery } from "../../shared/url/index";
 import { hostFromAddress } from "../../shared/net/index";
 import { Found, MatchBudget, MATCH_STEPS_PER_REQUEST } from "../../shared/regex/index";
@@ -61,7 +62,7 @@ function ipValue(item: RuleItem): string | null {
   return ip === null ? null : ip.toString();
 }
 
-function valueOf(item: RuleItem): string | null {
+function valueOf(item: RuleItem, authenticatedOnly: bool): string | null {
   switch (item.source) {
     case Source.Header:
       return getRequestHeader(item.ruleKey);
@@ -70,7 +71,7 @@ function valueOf(item: RuleItem): string | null {
     case Source.Cookie:
       return cookieValue(item.ruleKey);
     case Source.Consumer:
-      return getRequestHeader("x-mse-consumer");
+      return consumerOf(authenticatedOnly);
     default:
       return ipValue(item);
   }
@@ -98,7 +99,7 @@ export function chooseCounters(config: RateLimitConfig): Counters | null {
   budget.remaining = MATCH_STEPS_PER_REQUEST;
   for (let i = 0; i < config.items.length; i++) {
     const item = config.items[i];
-    const value = valueOf(item);
+    const value = valueOf(item, config.authenticatedConsumerOnly);
     if (value === null) continue;
     for (let k = 0; k < item.keys.length; k++) {
       const key = item.keys[k];

@@ -6,6 +6,7 @@ import {
 } from "../../shared/index";
 import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
+import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { RateLimitConfig } from "./config";
 import { Counters, UNDECIDED, chooseCounters } from "./counters";
@@ -81,7 +82,7 @@ export class LimitedStream extends HttpContext {
   begin(config: RateLimitConfig, client: RedisClient, endOfStream: bool): HeaderAction {
     this.config = config;
     this.client = client;
-    const consumer = getRequestHeader("x-mse-consumer");
+    const consumer = consumerOf(config.authenticatedConsumerOnly);
     if (consumer !== null) this.consumer = consumer;
     const usage = new StreamUsage(config.usage);
     this.usage = usage;

@@ -2,7 +2,6 @@
 
 export const WWW_AUTHENTICATE = "www-authenticate";
 export const WWW_AUTHENTICATE_VALUE = "Key realm=MSE Gateway";
-export const CONSUMER_HEADER = "x-mse-consumer";
 
 export class KeyAuthError {
   constructor(public status: u32, public body: string, public details: string) {}

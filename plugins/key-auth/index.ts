@@ -7,7 +7,8 @@ import {
 import { RuleSet, selectConfig, acceptConfig } from "../../shared/rules/index";
 import { KeyAuthConfig, parseKeyAuthConfig } from "./config";
 import { authenticate, needsAuthentication, hideCredential } from "./authenticate";
-import { CONSUMER_HEADER, WWW_AUTHENTICATE, WWW_AUTHENTICATE_VALUE } from "./errors";
+import { WWW_AUTHENTICATE, WWW_AUTHENTICATE_VALUE } from "./errors";
+import { CONSUMER_HEADER, recordAuthenticatedConsumer } from "../../shared/identity/consumer";
 
 class KeyAuthRoot extends RootContext {
   rules: RuleSet<KeyAuthConfig> | null = null;
@@ -38,6 +39,8 @@ class KeyAuthStream extends HttpContext {
     }
     // Replace, never append: a client-sent X-Mse-Consumer must not survive (K3).
     setRequestHeader(CONSUMER_HEADER, verdict.consumer);
+    // The copy no client can forge, for AI plugins with authenticated_consumer_only.
+    recordAuthenticatedConsumer(verdict.consumer);
     if (config.hideCredentials) hideCredential(verdict);
     if (logEnabled(LogLevel.Debug)) logDebug("key-auth: authenticated consumer " + verdict.consumer);
     return HeaderAction.Continue;
