@@ -5,10 +5,27 @@
  */
 import {
   HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, getResponseHeader, requestBodySize, setRequestBody,
-  BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
+  BodyReader, readRequestBody, readResponseBody, setResponseBodyAt, logDebug, logEnabled,
 } from "../index";
 import { UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage } from "../tokens/index";
 import { indexOfAsciiCaseless } from "../text/index";
+import { SseUsageFilter, ChunkSink, takeSseUsageFilter, returnSseUsageFilter } from "./sse-usage-filter";
+import { markStreamRequest, streamUsageInjected } from "./injection-mark";
+
+/** Puts a filtered chunk in place of the host's: replace its bytes, then append (Envoy's set_buffer_bytes rules). */
+class ResponseChunk extends ChunkSink {
+  size: u32 = 0;
+  private written: u32 = 0;
+  replace(ptr: usize, length: usize): void {
+    setResponseBodyAt(0, this.size, ptr, length);
+    this.written = <u32>length;
+  }
+  append(ptr: usize, length: usize): void {
+    setResponseBodyAt(this.written, 0, ptr, length);
+    this.written += <u32>length;
+  }
+}
+const responseChunk = new ResponseChunk();
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
 const spareReaders = new Array<UsageReader>();
@@ -27,6 +44,7 @@ function returnReader(reader: UsageReader): void {
 /** A whole JSON request body, read in place: its `model`, and the body with include_usage added when asked. */
 class RequestBodyRead extends BodyReader {
   model: string = "";
+  stream: bool = false;
   rewritten: ArrayBuffer | null = null;
   constructor(private readonly inject: bool) {
     super();
@@ -34,6 +52,7 @@ class RequestBodyRead extends BodyReader {
   read(ptr: usize, size: usize): void {
     const info = readRequestInfoAt(ptr, <i32>size);
     this.model = info.model;
+    this.stream = info.stream;
     if (this.inject) this.rewritten = injectStreamUsageAt(ptr, <i32>size, info);
   }
 }
@@ -44,6 +63,11 @@ export class StreamUsage extends BodyReader {
   private holdingHeaders: bool = false;
   private reader: UsageReader | null = null;
   private result: TokenUsage | null = null;
+  /** A streaming request: this plugin was its first usage reader (injection-mark.ts) / added include_usage. */
+  private firstReader: bool = false;
+  private injected: bool = false;
+  private filter: SseUsageFilter | null = null;
+  private lastChunk: bool = false;
 
   constructor(private readonly inject: bool) {
     super();
@@ -86,6 +110,8 @@ export class StreamUsage extends BodyReader {
     readRequestBody(bodySize, body);
     this.requestModel = body.model;
     const rewritten = body.rewritten;
+    this.injected = rewritten !== null;
+    if (body.stream) this.firstReader = markStreamRequest(this.injected);
     if (rewritten !== null) {
       setRequestBody(0, bodySize, rewritten);
       if (!endedByTrailers || hasRequestHeader("content-length")) setRequestHeader("content-length", rewritten.byteLength.toString());
@@ -93,10 +119,17 @@ export class StreamUsage extends BodyReader {
     }
   }
 
-  /** From onResponseHeaders: compressed or binary bodies are skipped, as Higress does. */
+  /**
+   * From onResponseHeaders: compressed or binary bodies are skipped, as Higress does. When include_usage
+   * was injected, the first usage reader also takes the usage-only event out of the SSE stream.
+   */
   onResponseHeaders(): void {
-    if (shouldReadUsage(getResponseHeader("content-type"), getResponseHeader("content-encoding"))) {
+    const type = getResponseHeader("content-type");
+    if (shouldReadUsage(type, getResponseHeader("content-encoding"))) {
       this.reader = takeReader();
+      if (this.firstReader && type !== null && indexOfAsciiCaseless(type, "event-stream") >= 0 && (this.injected || streamUsageInjected())) {
+        this.filter = takeSseUsageFilter();
+      }
     } else if (logEnabled(LogLevel.Debug)) {
       logDebug("response body not read for usage: compressed or not JSON/SSE");
     }
@@ -106,18 +139,31 @@ export class StreamUsage extends BodyReader {
   onResponseBody(bodySize: u32, endOfStream: bool): void {
     const reader = this.reader;
     if (reader === null) return;
+    this.lastChunk = endOfStream;
     if (bodySize > 0) readResponseBody(bodySize, this);
+    else if (endOfStream) this.filterChunk(0, 0);
     if (endOfStream) {
       this.result = reader.finish();
       this.reader = null;
       returnReader(reader);
+      const filter = this.filter;
+      this.filter = null;
+      if (filter !== null) returnSseUsageFilter(filter);
     }
   }
 
-  /** The chunk's bytes, straight from the host's block. */
+  /** The chunk's bytes, straight from the host's block: usage read first, then the client's copy filtered. */
   read(ptr: usize, size: usize): void {
     const reader = this.reader;
     if (reader !== null) reader.pushBytes(ptr, size);
+    this.filterChunk(ptr, size);
+  }
+
+  private filterChunk(ptr: usize, size: usize): void {
+    const filter = this.filter;
+    if (filter === null) return;
+    responseChunk.size = <u32>size;
+    filter.push(ptr, size, this.lastChunk, responseChunk);
   }
 
   /** The usage the response reported, once its last chunk was read; null before or when none. */
