@@ -1,8 +1,9 @@
 /**
- * `npm run fuzz [-- --seconds 120 --seed 1]`: mutated requests, response bodies, configurations and
- * Redis replies against the built plugins, bounded in time; prints the inputs run and the traps found.
+ * `npm run fuzz [-- --seconds 120 --seed 1]`: mutated requests, response bodies, configurations,
+ * Redis replies and injected SSE streams against the built plugins, bounded in time; prints the
+ * inputs run and the traps found (for "sse", also a client output that depended on the chunking).
  */
-import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, type FuzzResult } from "../tests/support/fuzz.ts";
+import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, fuzzInjectedStreams, type FuzzResult } from "../tests/support/fuzz.ts";
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -16,6 +17,7 @@ const targets: Array<[string, (seed: number, count: number) => Promise<FuzzResul
   ["bodies", fuzzBodies, 10000],
   ["configs", fuzzConfigs, 300],
   ["ai+redis", fuzzAiPlugins, 4000],
+  ["sse", fuzzInjectedStreams, 3000],
 ];
 while (Date.now() < deadline) {
   for (const [name, run, batch] of targets) {
