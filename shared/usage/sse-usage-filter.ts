@@ -19,7 +19,10 @@
  * How (G5): chunk by chunk, with the same output for any chunking (a split inside `data:`, between
  * `\r` and `\n`, one byte per chunk). An event is held back only while it may still be the
  * usage-only one: a content event is known at the byte after `"choices":[`, so with a chunk that
- * brings whole events nothing is held and nothing is copied. What is held lives in one buffer of
+ * brings whole events nothing is held and nothing is copied. Content events of one stream mostly
+ * begin with the same bytes up to that point (id, created, model repeat), so the bytes that decided
+ * the last one are kept, and an event that begins with them is decided by one comparison: the test
+ * is deterministic, so the same bytes give the same answer. What is held lives in one buffer of
  * MAX_HELD_EVENT bytes; an event that grows past it cannot be the few-hundred-byte usage event and
  * is released at once, so memory is bounded whatever the upstream sends. Held bytes go out at the
  * front of the next chunk, or are dropped with the event. A chunk whose bytes all pass unchanged
@@ -53,6 +56,22 @@ const DATA_FIELD: StaticArray<u8> = [0x64, 0x61, 0x74, 0x61];
 /** "data" and ": " as little-endian words: almost every line starts so, taken in one step. */
 const DATA_WORD: u32 = 0x61746164;
 const COLON_SPACE: u16 = 0x203a;
+/** The longest start of a content event kept to decide the next ones by comparison. */
+const MAX_PREFIX: i32 = 512;
+
+/** True when the `length` bytes at a and b are equal, eight at a time (unaligned loads). */
+function sameBytes(a: usize, b: usize, length: usize): bool {
+  let i: usize = 0;
+  while (i + 8 <= length) {
+    if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    i += 8;
+  }
+  while (i < length) {
+    if (load<u8>(a + i) != load<u8>(b + i)) return false;
+    i++;
+  }
+  return true;
+}
 
 /** Receives what the client gets in place of a changed chunk, in order; the bytes live until the call returns. */
 export abstract class ChunkSink {
@@ -76,6 +95,11 @@ export class SseUsageFilter {
   private held: StaticArray<u8> = new StaticArray<u8>(MAX_HELD_EVENT);
   /** Bytes of the open candidate held from earlier chunks. */
   private heldLength: i32 = 0;
+  /** The first bytes of the last event that the usage-only test decided against, up to the deciding byte. */
+  private prefix: StaticArray<u8> = new StaticArray<u8>(MAX_PREFIX);
+  private prefixLength: i32 = 0;
+  /** The open candidate is still on its first line. */
+  private firstLine: bool = false;
 
   // One chunk's bookkeeping: bytes [runStart, i) go out unless a removal cuts them.
   private runStart: i32 = 0;
@@ -95,6 +119,7 @@ export class SseUsageFilter {
     this.afterCr = false;
     this.dropLf = false;
     this.heldLength = 0;
+    this.prefixLength = 0;
   }
 
   /**
@@ -142,6 +167,14 @@ export class SseUsageFilter {
           i++;
           continue;
         }
+        const known = this.prefixLength;
+        if (known > 0 && i + known <= n && sameBytes(ptr + <usize>i, changetype<usize>(this.prefix), <usize>known)) {
+          // Begins like the last content event, through the byte that decided it: not usage-only.
+          this.mode = PASSING;
+          this.passLineStart = false;
+          i += known;
+          continue;
+        }
         this.open(i);
       }
       i = this.candidate(ptr, i, n, c);
@@ -164,6 +197,7 @@ export class SseUsageFilter {
     this.usageOnly.reset();
     this.candidateStart = i;
     this.limit = i + MAX_HELD_EVENT;
+    this.firstLine = true;
   }
 
   /** One step of a candidate at byte c (offset i); returns the offset to go on from. */
@@ -176,11 +210,15 @@ export class SseUsageFilter {
           return i;
         }
         this.line = LINE_START;
+        this.firstLine = false;
         this.afterCr = c == CR;
         return i + 1;
       }
       const end = min(<i32>lineEnd(ptr, <usize>i, <usize>n), this.limit);
-      if (!this.usageOnly.feed(ptr, <usize>i, <usize>end)) this.release();
+      if (!this.usageOnly.feed(ptr, <usize>i, <usize>end)) {
+        this.keepPrefix(ptr);
+        this.release();
+      }
       return end;
     }
     if (line == LINE_START) {
@@ -212,6 +250,14 @@ export class SseUsageFilter {
     // A comment, another field, or "data" without a colon: not the usage-only event.
     this.release();
     return i;
+  }
+
+  /** The test just decided against an event on its first line: keep its bytes up to there, when all are in this chunk. */
+  private keepPrefix(ptr: usize): void {
+    const length = <i32>this.usageOnly.decidedAt - this.candidateStart;
+    if (!this.firstLine || this.heldLength > 0 || length > MAX_PREFIX) return;
+    memory.copy(changetype<usize>(this.prefix), ptr + <usize>this.candidateStart, <usize>length);
+    this.prefixLength = length;
   }
 
   /** The open candidate is not the usage-only event: it goes out, held part first. */

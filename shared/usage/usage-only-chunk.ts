@@ -44,6 +44,8 @@ export class UsageOnlyChunk {
   private escaped: bool = false;
   private choicesEmpty: bool = false;
   private usageObject: bool = false;
+  /** After feed answered false: the offset just past the byte that decided it. */
+  decidedAt: usize = 0;
 
   /** For the next event's data. */
   reset(): void {
@@ -125,6 +127,7 @@ export class UsageOnlyChunk {
         if (i >= end) break;
         // An escaped key is not what OpenAI sends: not worth decoding, so the event passes.
         if (<u32>load<u8>(ptr + i) == BACKSLASH) {
+          i++;
           ok = false;
           break;
         }
@@ -196,6 +199,7 @@ export class UsageOnlyChunk {
     this.escaped = escaped;
     this.keyWord = keyWord;
     this.keyLength = keyLength;
+    if (!ok) this.decidedAt = i;
     return ok;
   }
 }
