@@ -1,9 +1,10 @@
 /**
  * `npm run fuzz [-- --seconds 120 --seed 1]`: mutated requests, response bodies, configurations and
  * Redis replies against the built plugins, bounded in time; prints the inputs run and the traps found,
- * and for the checked targets (host spellings, huge numbers) the inputs answered wrongly ("misses").
+ * and for the checked targets (host spellings, huge numbers, injected SSE streams) the inputs answered
+ * wrongly ("misses").
  */
-import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, fuzzRequestBodies, fuzzQuotaPaths, type FuzzResult } from "../tests/support/fuzz.ts";
+import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, fuzzRequestBodies, fuzzQuotaPaths, fuzzInjectedStreams, type FuzzResult } from "../tests/support/fuzz.ts";
 import { fuzzHostSpellings, fuzzConfigNumbers, fuzzAdminNumbers, type CheckedFuzzResult } from "../tests/support/fuzz-edges.ts";
 
 const arg = (name: string, fallback: number) => {
@@ -23,6 +24,7 @@ const targets: Array<[string, (seed: number, count: number) => Promise<FuzzResul
   ["hosts", fuzzHostSpellings, 10000],
   ["numbers", fuzzConfigNumbers, 200],
   ["admin", fuzzAdminNumbers, 2000],
+  ["sse", fuzzInjectedStreams, 3000],
 ];
 while (Date.now() < deadline) {
   for (const [name, run, batch] of targets) {

@@ -6,7 +6,7 @@ export {
   Header, HeaderPairs,
   getRequestHeader, hasRequestHeader, getRequestHeaders, getRequestHeaderPairs, setRequestHeader, addRequestHeader, removeRequestHeader,
   getResponseHeader, getResponseHeaders, setResponseHeader, addResponseHeader, removeResponseHeader,
-  getRequestBody, requestBodySize, setRequestBody, getResponseBody, setResponseBody, BodyReader, readRequestBody, readResponseBody,
+  getRequestBody, requestBodySize, setRequestBody, getResponseBody, setResponseBody, setResponseBodyAt, BodyReader, readRequestBody, readResponseBody,
   sendLocalResponse, continueRequest, continueResponse,
 } from "./runtime/http";
 export { PropertyPath, getProperty, getPropertyString, setProperty, ROUTE_NAME, CLUSTER_NAME, SOURCE_ADDRESS } from "./runtime/properties";

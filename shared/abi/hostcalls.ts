@@ -123,6 +123,11 @@ export function setBufferBytes(bufferType: BufferType, start: u32, size: u32, da
   return <Status>imports.proxy_set_buffer_bytes(bufferType, start, size, changetype<usize>(data), data.byteLength);
 }
 
+/** The same with the data given as `length` bytes at `ptr` (the host copies them during the call). */
+export function setBufferBytesAt(bufferType: BufferType, start: u32, size: u32, ptr: usize, length: usize): Status {
+  return <Status>imports.proxy_set_buffer_bytes(bufferType, start, size, ptr, length);
+}
+
 /** proxy_get_header_map_value into the slots; returns its status. */
 function headerCall(mapType: MapType, name: string): u32 {
   const key = encodeName(name);

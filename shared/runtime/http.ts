@@ -96,6 +96,10 @@ export function readResponseBody(size: u32, reader: BodyReader): void {
 export function setResponseBody(start: u32, size: u32, data: ArrayBuffer): Status {
   return host.setBufferBytes(BufferType.HttpResponseBody, start, size, data);
 }
+/** setResponseBody with the data as `length` bytes at `ptr`, copied by the host: no managed buffer to build. */
+export function setResponseBodyAt(start: u32, size: u32, ptr: usize, length: usize): Status {
+  return host.setBufferBytesAt(BufferType.HttpResponseBody, start, size, ptr, length);
+}
 
 /** Answers the request locally once the callback returns; only the first call per stream counts. */
 export function sendLocalResponse(status: u32, details: string, body: ArrayBuffer | null, headers: Array<Header> | null): Status {

@@ -6,7 +6,7 @@
  */
 import {
   HeaderAction, DataAction, LogLevel, getRequestHeader, hasRequestHeader, setRequestHeader, removeRequestHeader, getResponseHeader, requestBodySize,
-  setRequestBody, BodyReader, readRequestBody, readResponseBody, logDebug, logEnabled,
+  setRequestBody, BodyReader, readRequestBody, readResponseBody, setResponseBodyAt, logDebug, logEnabled,
 } from "../index";
 import {
   UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage, REFUSE_NONE, START_MORE, START_OBJECT, START_WIDE,
@@ -15,9 +15,27 @@ import {
 import { BodyRefusal, UNREADABLE_ENCODING, refusalOf } from "./refusal";
 import { UsageOptions } from "./options";
 import { estimateUsage } from "./estimate";
+import { indexOfAsciiCaseless } from "../text/index";
+import { SseUsageFilter, ChunkSink, takeSseUsageFilter, returnSseUsageFilter } from "./sse-usage-filter";
+import { markStreamRequest, streamUsageInjected } from "./injection-mark";
 
 /** Removed from every metered request, so the upstream answers in a body the reader can read (A4). */
 const ACCEPT_ENCODING = "accept-encoding";
+
+/** Puts a filtered chunk in place of the host's: replace its bytes, then append (Envoy's set_buffer_bytes rules). */
+class ResponseChunk extends ChunkSink {
+  size: u32 = 0;
+  private written: u32 = 0;
+  replace(ptr: usize, length: usize): void {
+    setResponseBodyAt(0, this.size, ptr, length);
+    this.written = <u32>length;
+  }
+  append(ptr: usize, length: usize): void {
+    setResponseBodyAt(this.written, 0, ptr, length);
+    this.written += <u32>length;
+  }
+}
+const responseChunk = new ResponseChunk();
 
 // Readers finished by earlier responses, reset and ready: a reader holds a dozen buffers.
 const spareReaders = new Array<UsageReader>();
@@ -37,6 +55,7 @@ function returnReader(reader: UsageReader): void {
 class RequestBodyRead extends BodyReader {
   model: string = "";
   refusal: i32 = REFUSE_NONE;
+  stream: bool = false;
   rewritten: ArrayBuffer | null = null;
   constructor(private readonly inject: bool) {
     super();
@@ -46,6 +65,7 @@ class RequestBodyRead extends BodyReader {
     this.model = info.model;
     // With inject_stream_usage off the body is read for its model only: nothing in it is refused.
     this.refusal = this.inject ? info.refusal : REFUSE_NONE;
+    this.stream = info.stream;
     if (this.inject) this.rewritten = injectStreamUsageAt(ptr, <i32>size, info);
   }
 }
@@ -82,6 +102,11 @@ export class StreamUsage extends BodyReader {
   private metered: bool = false;
   private sseEvents: i32 = -1;
   private settled: bool = false;
+  /** A streaming request: this plugin was its first usage reader (injection-mark.ts) / added include_usage. */
+  private firstReader: bool = false;
+  private injected: bool = false;
+  private filter: SseUsageFilter | null = null;
+  private lastChunk: bool = false;
 
   constructor(private readonly options: UsageOptions) {
     super();
@@ -163,6 +188,8 @@ export class StreamUsage extends BodyReader {
       return;
     }
     const rewritten = body.rewritten;
+    this.injected = rewritten !== null;
+    if (body.stream) this.firstReader = markStreamRequest(this.injected);
     if (rewritten !== null) {
       setRequestBody(0, bodySize, rewritten);
       if (!endedByTrailers || hasRequestHeader("content-length")) setRequestHeader("content-length", rewritten.byteLength.toString());
@@ -170,12 +197,20 @@ export class StreamUsage extends BodyReader {
     }
   }
 
-  /** From onResponseHeaders: compressed or binary bodies are not read, only counted for the estimate. */
+  /**
+   * From onResponseHeaders: compressed or binary bodies are not read, only counted for the estimate.
+   * When include_usage was injected, the first usage reader also takes the usage-only event out of
+   * the SSE stream.
+   */
   onResponseHeaders(): void {
     const status = getResponseHeader(":status");
     this.metered = status !== null && status.length == 3 && status.charCodeAt(0) == 0x32;
-    if (shouldReadUsage(getResponseHeader("content-type"), getResponseHeader("content-encoding"))) {
+    const type = getResponseHeader("content-type");
+    if (shouldReadUsage(type, getResponseHeader("content-encoding"))) {
       this.reader = takeReader();
+      if (this.firstReader && type !== null && indexOfAsciiCaseless(type, "event-stream") >= 0 && (this.injected || streamUsageInjected())) {
+        this.filter = takeSseUsageFilter();
+      }
     } else if (logEnabled(LogLevel.Debug)) {
       logDebug("response body not read for usage: compressed or not JSON/SSE");
     }
@@ -186,21 +221,35 @@ export class StreamUsage extends BodyReader {
     this.responseBytes += bodySize;
     const reader = this.reader;
     if (reader === null) return;
+    this.lastChunk = endOfStream;
     if (bodySize > 0) readResponseBody(bodySize, this);
+    else if (endOfStream) this.filterChunk(0, 0);
     if (endOfStream) this.finishReading(reader);
   }
 
+  /** The reader's result kept, the reader and the filter given back (at the end, or when the stream ends early). */
   private finishReading(reader: UsageReader): void {
     this.result = reader.finish();
     if (reader.isSse) this.sseEvents = reader.dataEvents;
     this.reader = null;
     returnReader(reader);
+    const filter = this.filter;
+    this.filter = null;
+    if (filter !== null) returnSseUsageFilter(filter);
   }
 
-  /** The chunk's bytes, straight from the host's block. */
+  /** The chunk's bytes, straight from the host's block: usage read first, then the client's copy filtered. */
   read(ptr: usize, size: usize): void {
     const reader = this.reader;
     if (reader !== null) reader.pushBytes(ptr, size);
+    this.filterChunk(ptr, size);
+  }
+
+  private filterChunk(ptr: usize, size: usize): void {
+    const filter = this.filter;
+    if (filter === null) return;
+    responseChunk.size = <u32>size;
+    filter.push(ptr, size, this.lastChunk, responseChunk);
   }
 
   /** The usage the response reported, once its last chunk was read; null before or when none. */

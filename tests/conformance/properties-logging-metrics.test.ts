@@ -29,6 +29,13 @@ test("set_property reads back in the same stream (item 15)", async () => {
   assert.equal(await ask("set-property", ""), "probe_value");
 });
 
+test("filter state is one per stream, shared by its filters as Envoy's StreamInfo: a later filter reads what an earlier one set, a new stream starts empty (item 15)", async () => {
+  const probe = probeWasm("hostcalls");
+  const host = await createHost({ wasm: probe, more: [{ name: "second", wasm: probe, config: {} }] });
+  const headers = GET("/", [["x-test-operation", "filter-state-chain"]]);
+  for (let i = 0; i < 2; i++) assert.equal(host.newStream().sendRequestHeaders(headers, true).response()?.body, "seen=first");
+});
+
 test("log level 6 is BadArgument and get_log_level reports the host level (item 16)", async () => {
   assert.equal(await ask("log-level", ""), "level=1 six=2");
 });

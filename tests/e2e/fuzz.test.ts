@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, fuzzRequestBodies, fuzzQuotaPaths } from "../support/fuzz.ts";
+import { fuzzRequests, fuzzBodies, fuzzConfigs, fuzzAiPlugins, fuzzRequestBodies, fuzzQuotaPaths, fuzzInjectedStreams } from "../support/fuzz.ts";
 
 // A fixed-seed slice of `npm run fuzz`: same inputs every run, so a trap here always reproduces.
 test("20 000 mutated requests through key-auth never trap the VM", async () => {
@@ -12,6 +12,12 @@ test("20 000 mutated requests through key-auth never trap the VM", async () => {
 test("10 000 mutated, random and deeply nested response bodies, cut at random points, never trap the usage reader", async () => {
   const result = await fuzzBodies(4242, 10000);
   assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
+});
+
+test("3 000 mutated SSE answers to injected streams reach the client as the same bytes whole or cut anywhere, and never trap", async () => {
+  const result = await fuzzInjectedStreams(1510, 3000);
+  assert.equal(result.inputs, 3000);
+  assert.equal(result.traps, 0, `first failing input: ${result.firstTrap}`);
 });
 
 test("600 mutated and random JSON configurations are refused or accepted by each plugin, never trap it", async () => {

@@ -22,7 +22,9 @@ const HEADERS: Array<[string, string]> = [["x-api-key", "user1-key"], ["x-mse-co
 const REQUEST = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
 const RESPONSE = JSON.stringify({ model: "qwen-max", choices: [{ message: { content: "x".repeat(500) } }], usage: { prompt_tokens: 10, completion_tokens: 150 } });
 
-const LAST_EVENT = 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}\n\ndata: [DONE]\n\n';
+const DONE_EVENT = "data: [DONE]\n\n";
+const LAST_EVENT = 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}\n\n' + DONE_EVENT;
+const STREAM_REQUEST = JSON.stringify({ model: "qwen-max", stream: true, messages: [{ role: "user", content: "Who are you?" }] });
 
 let redis: RedisServer;
 let bridge: RedisBridge;
@@ -108,6 +110,31 @@ for (const [name, config] of PLUGINS.filter(([plugin]) => plugin.startsWith("ai-
     assert.ok(after1500 < 8 << 20, `guest memory ${after1500} bytes`);
     const longest = Math.max(...host.chain.metrics().map((m) => m.name.length));
     assert.ok(longest < 512, `the longest stat name has ${longest} characters`);
+    assert.equal(host.chain.failed(), false);
+  });
+}
+
+// A streaming request gets include_usage injected, so the SSE filter runs: chunk ends cut events,
+// the cut part is held and sent with the next chunk, and the usage-only event is removed.
+for (const [name, config] of PLUGINS.filter(([plugin]) => plugin !== "key-auth")) {
+  test(`${name}: a 64 MB injected stream in 1 MB chunks that cut events keeps guest memory under 8 MB and loses only the usage event`, async () => {
+    const host = await createHost({ wasm: pluginWasm(name), config, redis: bridge });
+    const memory = host.chain.vms[0].memory;
+    const event = Buffer.from(`data: {"id":"c","object":"chat.completion.chunk","choices":[{"delta":{"content":"${"y".repeat(200)}"}}],"usage":null}\n\n`);
+    const size = 1 << 20;
+    const pattern = Buffer.concat(new Array(Math.ceil(size / event.length) + 2).fill(event));
+    const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", HEADERS), false).sendRequestBody(STREAM_REQUEST, true);
+    await s.decided();
+    assert.equal(JSON.parse(Buffer.concat(s.upstream.chunks).toString()).stream_options.include_usage, true);
+    s.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]]);
+    let sent = 0;
+    for (let i = 0; i < 64; i++, sent += size) s.sendResponseBody(pattern.subarray(sent % event.length, (sent % event.length) + size), false);
+    const rest = (event.length - (sent % event.length)) % event.length;
+    s.sendResponseBody(Buffer.concat([pattern.subarray(sent % event.length, (sent % event.length) + rest), Buffer.from(LAST_EVENT)]), true);
+    assert.ok(memory.buffer.byteLength < 8 << 20, `guest memory ${memory.buffer.byteLength} bytes`);
+    const received = Buffer.concat(s.downstream.chunks);
+    assert.equal(received.length, sent + rest + DONE_EVENT.length, "every content byte reached the client, the usage event did not");
+    assert.equal(received.subarray(received.length - DONE_EVENT.length - event.length).toString(), event.toString() + DONE_EVENT);
     assert.equal(host.chain.failed(), false);
   });
 }

@@ -38,6 +38,7 @@ export class FilterManager implements FilterChainStream, FilterCallbacks {
   readonly responseHeaders: HeaderList = [];
   readonly requestTrailers: HeaderList = [];
   readonly responseTrailers: HeaderList = [];
+  readonly filterState = new Map<string, Uint8Array>();
   private readonly filters: WasmFilter[];
   private readonly holds: Record<Direction, Hold[]>;
   private decodeEnded = false;

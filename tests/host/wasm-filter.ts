@@ -28,6 +28,8 @@ export interface FilterCallbacks {
   readonly responseHeaders: HeaderList;
   readonly requestTrailers: HeaderList;
   readonly responseTrailers: HeaderList;
+  /** The stream's filter state (`proxy_set_property`), one map shared by every filter on the stream, as Envoy's StreamInfo. */
+  readonly filterState: Map<string, Uint8Array>;
   responseCode(): number | null;
   sendLocalReply(from: WasmFilter, status: number, details: string, body: Uint8Array, headers: HeaderList): void;
   continueDecoding(from: WasmFilter): void;
@@ -45,7 +47,6 @@ export class WasmFilter implements StreamAccess {
   private localReplyClaimed = false;
   private replyInCallback = false;
   private liveBody: { type: number; data: Uint8Array } | null = null;
-  private filterState = new Map<string, Uint8Array>();
 
   /** `rootId`: the root context whose plugin config this filter runs (several may share a VM). */
   constructor(readonly vm: WasmVm, private readonly cb: FilterCallbacks, readonly rootId = vm.rootId) {}
@@ -254,11 +255,11 @@ export class WasmFilter implements StreamAccess {
       }
       return null;
     }
-    return this.filterState.get(key) ?? null;
+    return this.cb.filterState.get(key) ?? null;
   }
 
   setFilterState(name: string, value: Uint8Array): void {
-    this.filterState.set(name, value);
+    this.cb.filterState.set(name, value);
   }
 
   claimLocalReply(): boolean {

@@ -1,7 +1,9 @@
 /**
  * Several gateways, one Redis (issue 9): host gateway processes with the three plugins in front
  * of one redis-server, many concurrent clients mixing streamed and plain chats. Each client adds
- * up the usage the answers report; afterwards the Redis counters are compared with those sums.
+ * up the usage the answers report (for a stream whose usage event the gateway asked for and then
+ * removed, decision A1, the usage the upstream reported in it); afterwards the Redis counters are
+ * compared with those sums.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -20,6 +22,7 @@ export const FREE = ["free-0", "free-1", "free-2", "free-3"];
 export const TIGHT = ["tight-0", "tight-1"];
 export const TIGHT_LIMIT = 300;
 const QUOTA_START = 1_000_000_000;
+const COMPLETION_TOKENS = 12;
 const REDIS = { service_name: "fleet-redis.static" };
 const keyOf = (consumer: string) => `key-${consumer}`;
 export const limitKey = (consumer: string) => `higress-token-ratelimit:fleet:limit_by_per_header:60:x-api-key:${keyOf(consumer)}`;
@@ -92,7 +95,7 @@ function post(url: string, agent: http.Agent, key: string, body: string): Promis
 
 export async function runFleet(options: { gateways: number; clients: number; seconds: number }): Promise<FleetResult> {
   const redis = await startRedis();
-  const upstream = await startUpstream({ completionTokens: 12 });
+  const upstream = await startUpstream({ completionTokens: COMPLETION_TOKENS });
   const dir = mkdtempSync(join(tmpdir(), "fleet-"));
   const consumers = [...FREE, ...TIGHT];
   for (const c of consumers) await redis.client.set(quotaKey(c), QUOTA_START);
@@ -127,13 +130,16 @@ export async function runFleet(options: { gateways: number; clients: number; sec
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       tally[consumer].clients++;
       for (let i = 0; Date.now() < deadline; i++) {
-        const stream = (n + i) % 2 === 0;
-        const body = JSON.stringify({ model: "qwen-max", stream, messages: [{ role: "user", content: `question ${n} ${i}` }] });
+        // A plain chat, a stream that asks for usage, a stream whose usage the gateway asks for.
+        const kind = (n + i) % 3;
+        const options = kind === 1 ? { stream_options: { include_usage: true } } : {};
+        const body = JSON.stringify({ model: "qwen-max", stream: kind !== 0, ...options, messages: [{ role: "user", content: `question ${n} ${i}` }] });
         const answer = await post(gateway.url, agent, keyOf(consumer), body);
         requests++;
         const t = tally[consumer];
         if (answer.status === 200) {
-          const usage = reportedUsage(answer.body);
+          // The client is not told the usage the gateway asked for: the upstream's report counts.
+          const usage = kind === 2 ? upstream.promptTokens(body) + COMPLETION_TOKENS : reportedUsage(answer.body);
           t.usage += usage;
           t.maxUsage = Math.max(t.maxUsage, usage);
           t.ok++;

@@ -132,6 +132,130 @@ export async function fuzzBodies(seed: number, count: number): Promise<FuzzResul
   return result;
 }
 
+/** Bytes that matter to SSE framing and to the usage-only event test, for the edits below. */
+const SSE_EDITS = ["\n", "\r", "\r\n", "\n\n", ":", "data:", "data: ", "event: x\n", "[", "]", "[]", "{", "}", '"', "\\", ",", " ", '"choices":[]', '"usage":{}', '"usage":null'];
+const SSE_HEAD = '"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m"';
+
+/** An OpenAI stream as the injection makes it: content, maybe a comment, the usage-only event, [DONE]. */
+function injectedStream(random: Random): string {
+  const lineEnd = random.pick(["\n", "\r\n", "\r"]);
+  const events = ["", "Hi", " there", "\u4e2d"].map((text) => `data: {${SSE_HEAD},"choices":[{"index":0,"delta":{"content":"${text}"},"finish_reason":null}],"usage":null}`);
+  if (random.below(3) === 0) events.splice(1 + random.below(events.length), 0, ": keep-alive");
+  const id = random.below(8) === 0 ? "x".repeat(3000 + random.below(2000)) : "c";
+  events.push(`data: {"id":"${id}","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`);
+  events.push("data: [DONE]");
+  return events.map((e) => e + lineEnd + lineEnd).join("");
+}
+
+function mutateSse(random: Random, text: string, edits: number): string {
+  let out = text;
+  for (let i = 0; i < edits; i++) {
+    const at = random.below(out.length + 1);
+    const op = random.below(3);
+    const piece = random.pick(SSE_EDITS);
+    if (op === 0) out = out.slice(0, at) + piece + out.slice(at);
+    else if (op === 1) out = out.slice(0, at) + out.slice(at + 1 + random.below(8));
+    else out = out.slice(0, at) + piece + out.slice(at + piece.length);
+  }
+  return out;
+}
+
+/** The events of an SSE body with the bytes each spans, its blank line included; bytes between events count as kept text. */
+function sseEvents(body: string): Array<{ text: string; lines: string[] }> {
+  const events: Array<{ text: string; lines: string[] }> = [];
+  const line = /([^\r\n]*)(\r\n|\r|\n|$)/y;
+  let start = 0;
+  let lines: string[] = [];
+  for (let at = 0; at < body.length; ) {
+    line.lastIndex = at;
+    const m = line.exec(body)!;
+    at += m[0].length;
+    if (m[1].length === 0 || m[2] === "") {
+      if (m[1].length > 0) lines.push(m[1]);
+      events.push({ text: body.slice(start, at), lines });
+      start = at;
+      lines = [];
+    } else {
+      lines.push(m[1]);
+    }
+  }
+  // The end of the stream ends an event too.
+  if (start < body.length) events.push({ text: body.slice(start), lines });
+  return events;
+}
+
+/**
+ * May the filter remove this event: only data lines, a JSON object with `"choices": []` and an
+ * object `usage`, at most 4096 bytes held (the LF of its closing CRLF is never held)?
+ */
+function removable(event: { text: string; lines: string[] }): boolean {
+  if (event.lines.length === 0 || Buffer.byteLength(event.text.replace(/\r\n$/, "\r")) > 4096 || !event.lines.every((l) => l.startsWith("data:"))) return false;
+  const data = event.lines.map((l) => l.slice(l.startsWith("data: ") ? 6 : 5)).join("\n");
+  try {
+    const chunk = JSON.parse(data);
+    return Array.isArray(chunk?.choices) && chunk.choices.length === 0 && typeof chunk.usage === "object" && chunk.usage !== null && !Array.isArray(chunk.usage);
+  } catch {
+    // Malformed JSON the filter's byte-level test may still take for a usage-only object.
+    return /"choices"\s*:\s*\[\s*\]/.test(data) && /"usage"\s*:\s*\{/.test(data);
+  }
+}
+
+/** Null when `output` is `input` with some removable events taken out whole; else what is wrong. */
+function removalError(input: string, output: string): string | null {
+  let at = 0;
+  for (const event of sseEvents(input)) {
+    if (output.startsWith(event.text, at)) at += event.text.length;
+    else if (!removable(event)) return `an event was cut or removed: ${JSON.stringify(event.text)}`;
+  }
+  return at === output.length ? null : "bytes the upstream never sent";
+}
+
+/**
+ * Mutated SSE answers to a streaming request, so include_usage is injected and the usage-only
+ * event filter runs; each is sent in one chunk and again cut at random points. Counted as a
+ * failure: a trap, a client that got different bytes for the two chunkings (decision G5), or
+ * anything but the upstream's bytes less some whole usage-only events (the unmutated stream's one
+ * always removed).
+ */
+export async function fuzzInjectedStreams(seed: number, count: number): Promise<FuzzResult> {
+  const random = new Random(seed);
+  let host: Host = await createHost({ wasm: probeWasm("usage"), logLevel: 6 });
+  const result: FuzzResult = { inputs: 0, traps: 0, firstTrap: null };
+  const request = '{"model":"m","stream":true,"messages":[]}';
+  const send = (body: Buffer, cut: boolean): string => {
+    const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["content-type", "application/json"]]), false).sendRequestBody(request, true);
+    s.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]]);
+    if (!cut || body.length === 0) s.sendResponseBody(body, true);
+    for (let at = 0; cut && at < body.length; ) {
+      const size = 1 + random.below(random.below(4) === 0 ? 5000 : 40);
+      s.sendResponseBody(body.subarray(at, at + size), at + size >= body.length);
+      at += size;
+    }
+    return Buffer.concat(s.downstream.chunks).toString("latin1");
+  };
+  for (let i = 0; i < count; i++) {
+    const stream = injectedStream(random);
+    const edits = random.below(7);
+    const text = mutateSse(random, stream, edits);
+    const body = Buffer.from(text, "utf8");
+    const whole = send(body, false);
+    const cut = send(body, true);
+    result.inputs++;
+    const failed = host.chain.failed();
+    const received = Buffer.from(whole, "latin1").toString("utf8");
+    const wrong = failed ? "trap"
+      : whole !== cut ? "chunking changed what the client got"
+        : edits === 0 && received !== stream.slice(0, stream.lastIndexOf("data: {")) + stream.slice(stream.lastIndexOf("data: [DONE]")) && !stream.includes('"id":"xx') ? "the usage-only event was not removed"
+          : removalError(text, received);
+    if (wrong !== null) {
+      result.traps++;
+      result.firstTrap ??= `${wrong}: ${JSON.stringify(text)}`;
+      if (failed) host = await createHost({ wasm: probeWasm("usage"), logLevel: 6 });
+    }
+  }
+  return result;
+}
+
 const CONFIGS: Array<[string, object]> = [
   ["key-auth", KEY_AUTH],
   ["ai-quota", { admin_consumer: "admin", redis: { service_name: "r.static", timeout: 10, database: 1 } }],

@@ -46,6 +46,15 @@ export interface UpstreamOptions {
   model?: string;
   /** Serve paths as an upstream that normalises them does (see normalisedPath). */
   normalisePaths?: boolean;
+  /** Line end of SSE bodies (SSE allows LF, CRLF and CR); default LF. */
+  sseLineEnd?: "\n" | "\r\n" | "\r";
+  /** Streamed chats: a `: keep-alive` comment event before the first and the last data event. */
+  sseComments?: boolean;
+  /**
+   * Streamed chats asking for usage: report it on the finish_reason chunk, beside its choices, as
+   * DashScope's compatible mode does, instead of in a usage-only chunk with `"choices": []`.
+   */
+  usageWithChoices?: boolean;
 }
 
 /** Counts in place of the word count (`prompt`) and `completionTokens`; the total is their sum as JavaScript adds them. */
@@ -103,8 +112,10 @@ export function promptTokensOf(body: string): number {
   return Math.max(1, count);
 }
 
-function sse(events: Array<{ event?: string; data: unknown }>): string {
-  return events.map((e) => (e.event ? `event: ${e.event}\n` : "") + `data: ${typeof e.data === "string" ? e.data : JSON.stringify(e.data)}\n\n`).join("");
+function sse(events: Array<{ event?: string; data?: unknown; comment?: string }>, lineEnd = "\n"): string {
+  const field = (e: { event?: string; data?: unknown; comment?: string }) =>
+    e.comment !== undefined ? `: ${e.comment}\n` : (e.event ? `event: ${e.event}\n` : "") + `data: ${typeof e.data === "string" ? e.data : JSON.stringify(e.data)}\n`;
+  return events.map((e) => field(e) + "\n").join("").replaceAll("\n", lineEnd);
 }
 
 function openAiUsage(prompt: number, completion: number) {
@@ -121,8 +132,8 @@ export function normalisedPath(path: string): string {
 }
 
 /** The body and content type for one request; `stream` decides JSON vs SSE as each API does. */
-function answer(path: string, url: URL, request: Record<string, any>, prompt: number, completion: number, reportedModel?: string): { type: string; body: string } {
-  const model = reportedModel ?? String(request.model ?? "test-model");
+function answer(path: string, url: URL, request: Record<string, any>, prompt: number, completion: number, options: UpstreamOptions = {}): { type: string; body: string } {
+  const model = options.model ?? String(request.model ?? "test-model");
   const created = 1_700_000_000;
   const stream = request.stream === true;
   if (path.endsWith("/chat/completions")) {
@@ -137,19 +148,24 @@ function answer(path: string, url: URL, request: Record<string, any>, prompt: nu
       };
     }
     const withUsage = request.stream_options?.include_usage === true;
+    const usageWithChoices = withUsage && options.usageWithChoices === true;
     const chunk = (delta: object, finish: string | null, usage: object | null = null) => ({
       id: "chatcmpl-test", object: "chat.completion.chunk", created, model,
       choices: usage && finish === "usage" ? [] : [{ index: 0, delta, finish_reason: finish, logprobs: null }],
       ...(withUsage ? { usage } : {}),
     });
-    const events = [
+    const events: Array<{ data?: unknown; comment?: string }> = [
       { data: chunk({ role: "assistant", content: "" }, null) },
       ...ANSWER.split(" ").map((word, i) => ({ data: chunk({ content: (i ? " " : "") + word }, null) })),
-      { data: chunk({}, "stop") },
+      { data: chunk({}, "stop", usageWithChoices ? openAiUsage(prompt, completion) : null) },
     ];
-    if (withUsage) events.push({ data: chunk({}, "usage", openAiUsage(prompt, completion)) });
+    if (withUsage && !usageWithChoices) events.push({ data: chunk({}, "usage", openAiUsage(prompt, completion)) });
     events.push({ data: "[DONE]" });
-    return { type: "text/event-stream", body: sse(events) };
+    if (options.sseComments) {
+      events.unshift({ comment: "keep-alive" });
+      events.splice(events.length - 1, 0, { comment: "keep-alive" });
+    }
+    return { type: "text/event-stream", body: sse(events, options.sseLineEnd) };
   }
   if (path.endsWith("/completions")) {
     return {
@@ -243,7 +259,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       const reported = options.reportedUsage;
       const prompt = reported?.prompt !== undefined ? PROMPT_MARK : promptTokensOf(body);
       const completion = reported?.completion !== undefined ? COMPLETION_MARK : options.completionTokens ?? 12;
-      const answered = answer(options.normalisePaths ? normalisedPath(url.pathname) : url.pathname, url, request, prompt, completion, options.model);
+      const answered = answer(options.normalisePaths ? normalisedPath(url.pathname) : url.pathname, url, request, prompt, completion, options);
       const type = answered.type;
       let out = reported ? withReportedUsage(answered.body, prompt, completion, reported) : answered.body;
       if (options.noUsage) out = withoutUsage(out, type);

@@ -201,6 +201,16 @@ class ProbeStream extends HttpContext {
       reply(200, value === null ? "null" : value);
       return HeaderAction.Continue;
     }
+    if (o == "filter-state-chain") {
+      // The first filter of a chain marks the stream and lets it on; a later one replies with the mark.
+      const mark = getPropertyString(new PropertyPath(["probe_mark"]));
+      if (mark !== null) {
+        reply(200, "seen=" + mark);
+        return HeaderAction.Continue;
+      }
+      setProperty(new PropertyPath(["probe_mark"]), text("first"));
+      return HeaderAction.Continue;
+    }
     if (o == "body-in-headers") {
       const body = getRequestBody(0, 0xffffffff);
       reply(200, "body=" + (body === null ? "null" : body.byteLength.toString()) + " status=" + host.lastStatus.toString());
