@@ -197,9 +197,14 @@ test("no estimate for a request without a body or an answer that is not 2xx", as
 test("a client hanging up after the usage event, before [DONE], is charged the usage", async () => {
   const upstream = await upstreamWith({ stallAt: "data: [DONE]" });
   const g = await gateway(upstream);
-  const received = await chatAndHangUp(g, STREAM_BODY, '"usage":{', 50);
+  // A client that asked for usage sees the event; one whose include_usage was injected does not (A1), the plugins read it all the same.
+  const asked = JSON.stringify({ model: "qwen-max", stream: true, stream_options: { include_usage: true }, messages: MESSAGES });
+  const received = await chatAndHangUp(g, asked, '"usage":{', 50);
   assert.doesNotMatch(received, /\[DONE\]/);
   await expectCharges({ quota: PROMPT + COMPLETION, limit: PROMPT + COMPLETION });
+  const injected = await chatAndHangUp(g, STREAM_BODY, '"finish_reason":"stop"', 100);
+  assert.doesNotMatch(injected, /"usage":\{/);
+  await expectCharges({ quota: 2 * (PROMPT + COMPLETION), limit: 2 * (PROMPT + COMPLETION) });
   assert.deepEqual(estimated(g), [0, 0]);
 });
 
@@ -207,8 +212,9 @@ test("a client hanging up at finish_reason, before any usage, is charged the est
   const upstream = await upstreamWith({ stallAt: '"choices":[]' });
   const g = await gateway(upstream);
   const received = await chatAndHangUp(g, STREAM_BODY, '"finish_reason":"stop"', 50);
-  // Every event written, the usage chunk's beginning included, reached the plugins.
-  const events = received.split("\n\n").filter((e) => e.startsWith("data: ")).length;
+  // Every event written reached the plugins, also the usage chunk's beginning, which the SSE
+  // filter holds back from the client (it may still turn out to be the usage-only event, A1).
+  const events = received.split("\n\n").filter((e) => e.startsWith("data: ")).length + 1;
   const quota = tokensOf(Buffer.byteLength(STREAM_BODY)) + events;
   const limit = tokensOf(Buffer.byteLength(STREAM_BODY + INJECTED)) + events;
   await expectCharges({ quota, limit });
