@@ -66,7 +66,9 @@ test("hide_credentials removes the header limit_by_per_header counts, so that li
   for (let i = 0; i < 3; i++) assert.equal((await chat(perHeader, "/v1/chat/completions", [["x-api-key", USER1]])).status, 200, `chat ${i}: nothing counted`);
   assert.deepEqual(await fixture.redis.client.keys("higress-token-ratelimit:*"), []);
 
-  const perConsumer = { ...configOf("ai-token-ratelimit"), rule_items: [{ limit_by_per_consumer: "", limit_keys: [{ key: "*", token_per_minute: 5 }] }] };
+  // The walkthrough attaches the rate limit to its route (a `_rules_` entry): change that entry's items.
+  const [onRoute] = configOf("ai-token-ratelimit")._rules_ as Array<Record<string, unknown>>;
+  const perConsumer = { _rules_: [{ ...onRoute, rule_items: [{ limit_by_per_consumer: "", limit_keys: [{ key: "*", token_per_minute: 5 }] }] }] };
   const safe = await walkthroughGateway(hide, perConsumer);
   assert.equal((await chat(safe, "/v1/chat/completions", [["x-api-key", USER1]])).status, 200);
   const counter = "higress-token-ratelimit:default_rule:limit_by_per_consumer:60:x-mse-consumer:aliyun-user1";

@@ -68,3 +68,14 @@ for (const name of ["key-auth", "ai-quota", "ai-token-ratelimit"]) {
     assert.equal(host.chain.failed(), false);
   });
 }
+
+for (const name of ["ai-quota", "ai-token-ratelimit"]) {
+  test(`packaging/${name}: the WasmPlugin gives the plugin the walkthrough's route-level config, authenticated_consumer_only on (issue 20)`, () => {
+    const resource = YAML.parse(read(`packaging/${name}/wasmplugin.yaml`));
+    assert.equal(resource.spec.defaultConfigDisable, true, "no config for routes without key-auth");
+    const json = { _rules_: resource.spec.matchRules.map((r: any) => ({ ...r.config, _match_route_: r.ingress })) };
+    const walkthrough = loadWalkthrough().plugins.find((p) => p.name === name)!.config;
+    assert.deepEqual(json, walkthrough);
+    assert.equal((walkthrough._rules_ as Array<Record<string, unknown>>)[0].authenticated_consumer_only, true);
+  });
+}
