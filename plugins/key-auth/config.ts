@@ -3,7 +3,7 @@
  * `hide_credentials` (decisions K4, K6); a key source is read only when its flag is `true` (K2).
  * Pure: no host calls.
  */
-import { ConfigObject } from "../../shared/json/index";
+import { ConfigObject, jsonString } from "../../shared/json/index";
 import { lowerAscii } from "../../shared/text/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 
@@ -46,6 +46,11 @@ function readConsumer(consumer: ConfigObject, config: KeyAuthConfig, owners: Map
   const name = consumer.string("name");
   if (name === null || name.length == 0) {
     reader.fail("consumer name is required at " + consumer.pathOf("name"));
+    return;
+  }
+  // The name is sent upstream as X-Mse-Consumer: a CR, LF or NUL in it is no header value.
+  if (!isHeaderValue(name)) {
+    reader.fail(consumer.pathOf("name") + " must be a valid header value (no control characters such as CR, LF or NUL), got " + jsonString(name));
     return;
   }
   const list = new Array<string>();
@@ -144,4 +149,13 @@ export function parseKeyAuthConfig(text: string): ParsedConfig<KeyAuthConfig> {
   options.overrideStyle = true;
   options.strictGlobal = true;
   return parsePluginConfig<KeyAuthConfig>(PLUGIN_NAME, text, new KeyAuthParser(), options);
+}
+
+/** A field value as RFC 9110 has it: visible characters, spaces, tabs, bytes past ASCII; no other control character. */
+function isHeaderValue(text: string): bool {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c != 0x09) || c == 0x7f) return false;
+  }
+  return true;
 }

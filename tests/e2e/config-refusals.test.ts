@@ -90,3 +90,11 @@ test("a huge count in the global config is refused even with _rules_, where Higr
   const host = await createHost({ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: { ...RATELIMIT, global_threshold: { token_per_minute: -5 }, _rules_: [rule] } });
   assert.deepEqual(host.logs(3).map((l) => l.message).filter((m) => m.startsWith("ai-token-ratelimit:")), ["ai-token-ratelimit: global config ignored (as Higress, with _rules_): failed to parse global_threshold: 'token_per_minute' must be a positive integer, got -5 at global_threshold.token_per_minute"]);
 });
+
+test("a consumer name that is no header value (CR, LF, NUL) is refused naming it: it would be sent as X-Mse-Consumer", async () => {
+  const keyAuth = (name: string) => ({ keys: ["x-api-key"], in_header: true, consumers: [{ name: "ok", credential: "k0" }, { name, credential: "k1" }] });
+  const message = (shown: string) => `key-auth: consumers[1].name must be a valid header value (no control characters such as CR, LF or NUL), got ${shown}`;
+  assert.deepEqual(await refusal("key-auth", keyAuth("a\r\nx-evil: 1")), [message('"a\\r\\nx-evil: 1"')]);
+  assert.deepEqual(await refusal("key-auth", keyAuth("a\u0000")), [message('"a\\u0000"')]);
+  await accepted("key-auth", keyAuth("a\tb é"));
+});
