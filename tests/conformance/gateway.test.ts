@@ -1,12 +1,16 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import { startGateway, type Gateway } from "../host/gateway.ts";
 import { parseGatewayConfig, domainMatches } from "../host/gateway-config.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { request } from "../support/net.ts";
-import { probeWasm } from "../support/paths.ts";
+import { probeWasm, repoRoot } from "../support/paths.ts";
 
 let upstream: Upstream;
 let gateway: Gateway;
@@ -106,6 +110,29 @@ test("config errors name the field", () => {
   assert.throws(() => parseGatewayConfig({ routes: [{ name: "r", cluster: "missing" }] }), /routes\[0\]\.cluster names no HTTP cluster/);
   assert.throws(() => parseGatewayConfig({ clusters: { r: { redis: "nohost" } } }), /clusters\.r\.redis must be "host:port"/);
   assert.throws(() => parseGatewayConfig({ mode: "nginx" }), /mode must be "higress" or "envoy"/);
+});
+
+test("a misspelt key fails start-up with its path, never ignored: plugin:, listn:, a route's prefx (issue 18)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gateway-typo-"));
+  const base = { clusters: { llm: { url: "http://127.0.0.1:9" } }, routes: [{ name: "r", cluster: "llm" }] };
+  const cases: Array<[object, string]> = [
+    [{ ...base, plugin: [{ name: "key-auth", wasm: "x.wasm" }] }, "gateway config: plugin is not a known key"],
+    [{ ...base, listn: { port: 8080 } }, "gateway config: listn is not a known key"],
+    [{ ...base, routes: [{ name: "r", cluster: "llm", prefx: "/v1" }] }, "gateway config: routes[0].prefx is not a known key"],
+    [{ ...base, listen: { prot: 8080 } }, "gateway config: listen.prot is not a known key"],
+  ];
+  try {
+    for (const [i, [config, message]] of cases.entries()) {
+      const file = join(dir, `gateway-${i}.yaml`);
+      writeFileSync(file, JSON.stringify(config));
+      const run = spawnSync(process.execPath, ["--import", "tsx", `${repoRoot}tests/host/cli.ts`, file], { encoding: "utf8", timeout: 20_000 });
+      assert.equal(run.status, 1, `${message}: start-up fails`);
+      assert.ok(run.stderr.includes(message), `stderr names the key: ${run.stderr}`);
+      assert.doesNotMatch(run.stdout, /listening on/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("domain patterns follow Envoy: suffix, prefix, exact, any; the port is ignored", () => {

@@ -45,6 +45,24 @@ function object(value: unknown, path: string): Obj {
   return value as Obj;
 }
 
+/**
+ * An object whose keys are all among `keys`: a misspelt key is refused with its path, never
+ * ignored (`plugin:` for `plugins:` would start a gateway with no plugins, an open proxy).
+ */
+function only(value: unknown, path: string, keys: readonly string[]): Obj {
+  const o = object(value, path);
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) fail(path === "(root)" ? key : `${path}.${key}`, `is not a known key (known here: ${keys.join(", ")})`);
+  }
+  return o;
+}
+
+const ROOT_KEYS = ["mode", "listen", "admin", "clusters", "routes", "plugins", "split_response_body", "log_level"] as const;
+const LISTENER_KEYS = ["host", "port"] as const;
+const CLUSTER_KEYS = ["url", "headers", "redis"] as const;
+const ROUTE_KEYS = ["name", "domains", "prefix", "cluster", "cluster_name"] as const;
+const PLUGIN_KEYS = ["name", "wasm", "config", "vm_id"] as const;
+
 function string(value: unknown, path: string): string {
   if (typeof value !== "string" || value === "") fail(path, `must be a non-empty string, got ${JSON.stringify(value)}`);
   return value;
@@ -58,20 +76,20 @@ function port(value: unknown, path: string): number {
 
 function listener(value: unknown, path: string): { host: string; port: number } {
   if (value === undefined) return { host: "127.0.0.1", port: 0 };
-  const o = object(value, path);
+  const o = only(value, path, LISTENER_KEYS);
   return { host: o.host === undefined ? "127.0.0.1" : string(o.host, `${path}.host`), port: port(o.port, `${path}.port`) };
 }
 
 /** Parses and checks a config object; `baseDir` resolves relative wasm paths. */
 export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): GatewayConfig {
-  const root = object(raw, "(root)");
+  const root = only(raw, "(root)", ROOT_KEYS);
   const mode = root.mode ?? "higress";
   if (mode !== "higress" && mode !== "envoy") fail("mode", `must be "higress" or "envoy", got ${JSON.stringify(mode)}`);
   const httpClusters: Record<string, URL> = {};
   const clusterHeaders: Record<string, Array<[string, string]>> = {};
   const redisClusters: Record<string, { host: string; port: number }> = {};
   for (const [name, value] of Object.entries(object(root.clusters ?? {}, "clusters"))) {
-    const c = object(value, `clusters.${name}`);
+    const c = only(value, `clusters.${name}`, CLUSTER_KEYS);
     if (c.url !== undefined) {
       try {
         httpClusters[name] = new URL(string(c.url, `clusters.${name}.url`));
@@ -94,7 +112,7 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
   const routesRaw = root.routes ?? [];
   if (!Array.isArray(routesRaw)) fail("routes", "must be a list");
   const routes = routesRaw.map((value, i): RouteConfig => {
-    const r = object(value, `routes[${i}]`);
+    const r = only(value, `routes[${i}]`, ROUTE_KEYS);
     const cluster = string(r.cluster, `routes[${i}].cluster`);
     if (!httpClusters[cluster]) fail(`routes[${i}].cluster`, `names no HTTP cluster: ${JSON.stringify(cluster)}`);
     const domains = r.domains === undefined ? ["*"] : r.domains;
@@ -110,12 +128,12 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
   const pluginsRaw = root.plugins ?? [];
   if (!Array.isArray(pluginsRaw)) fail("plugins", "must be a list");
   const plugins = pluginsRaw.map((value, i): PluginSpec => {
-    const p = object(value, `plugins[${i}]`);
+    const p = only(value, `plugins[${i}]`, PLUGIN_KEYS);
     const wasm = string(p.wasm, `plugins[${i}].wasm`);
     const vmId = p.vm_id === undefined ? undefined : string(p.vm_id, `plugins[${i}].vm_id`);
     return { name: string(p.name, `plugins[${i}].name`), wasm: isAbsolute(wasm) ? wasm : resolve(baseDir, wasm), config: p.config ?? {}, vmId };
   });
-  const split = root.split_response_body === undefined ? null : object(root.split_response_body, "split_response_body").every;
+  const split = root.split_response_body === undefined ? null : only(root.split_response_body, "split_response_body", ["every"]).every;
   if (split !== null && (!Number.isInteger(split) || (split as number) < 1)) fail("split_response_body.every", `must be a positive integer, got ${JSON.stringify(split)}`);
   const logLevel = root.log_level ?? 1;
   if (!Number.isInteger(logLevel) || (logLevel as number) < 0 || (logLevel as number) > 6) fail("log_level", `must be 0-6, got ${JSON.stringify(logLevel)}`);
