@@ -5,11 +5,30 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import net from "node:net";
 import YAML from "yaml";
 import { startGateway } from "../tests/host/gateway.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { startUpstream } from "../tests/support/upstream.ts";
 import { pluginWasm, repoRoot } from "../tests/support/paths.ts";
+
+/** Resolves with Redis's answer to PING (any reply, +PONG or an auth error, means it is there); rejects when nothing answers in time. */
+function pingRedis(host: string, port: number, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.once("connect", () => socket.write("*1\r\n$4\r\nPING\r\n"));
+    socket.once("data", (reply) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reply.toString("latin1").split("\r\n")[0]);
+    });
+    socket.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
 
 interface Walkthrough {
   route: string;
@@ -27,6 +46,13 @@ let redisTarget: string;
 if (process.env.REDIS_URL) {
   const url = new URL(process.env.REDIS_URL);
   redisTarget = `${url.hostname}:${url.port || 6379}`;
+  // Checked now: a dead Redis would otherwise start a gateway that answers 503 to every chat.
+  try {
+    await pingRedis(url.hostname, Number(url.port || 6379));
+  } catch (e) {
+    console.error(`REDIS_URL=${process.env.REDIS_URL}: Redis at ${redisTarget} cannot be reached (${(e as Error).message}); start it, or unset REDIS_URL to have npm start run its own redis-server`);
+    process.exit(1);
+  }
 } else {
   try {
     const redis = await startRedis();

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { request, waitFor } from "../support/net.ts";
+import { spawnSync } from "node:child_process";
+import { request, waitFor, freePort } from "../support/net.ts";
 import { repoRoot } from "../support/paths.ts";
 
 test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota", async () => {
@@ -29,4 +30,12 @@ test("npm start serves the walkthrough: refresh, a charged chat, 429 within the 
     child.kill("SIGINT");
     await exited;
   }
+});
+
+test("npm start with a REDIS_URL nothing answers at fails at once, naming it, instead of a gateway that answers 503", async () => {
+  const url = `redis://127.0.0.1:${await freePort()}`;
+  const run = spawnSync(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0", REDIS_URL: url }, encoding: "utf8", timeout: 30_000 });
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, new RegExp(`REDIS_URL=${url}: Redis at 127\\.0\\.0\\.1:\\d+ cannot be reached \\(.*ECONNREFUSED`));
+  assert.doesNotMatch(run.stdout, /gateway on/);
 });
