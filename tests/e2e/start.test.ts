@@ -2,6 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startUpstream } from "../support/upstream.ts";
+import { startRedis } from "../support/redis.ts";
+import { loadWalkthrough } from "../../scripts/gen-envoy.ts";
 import { request, waitFor, freePort } from "../support/net.ts";
 import { repoRoot } from "../support/paths.ts";
 
@@ -38,4 +44,36 @@ test("npm start with a REDIS_URL nothing answers at fails at once, naming it, in
   assert.equal(run.status, 1);
   assert.match(run.stderr, new RegExp(`REDIS_URL=${url}: Redis at 127\\.0\\.0\\.1:\\d+ cannot be reached \\(.*ECONNREFUSED`));
   assert.doesNotMatch(run.stdout, /gateway on/);
+});
+
+test("key-auth's Try it: tests/host/cli.ts on stack/gateway.yaml answers the README's two requests as it says", async () => {
+  const fixture = { upstream: await startUpstream(), redis: await startRedis() };
+  // stack/gateway.yaml as shipped, with the test's free ports for the upstream, Redis and the listener.
+  const shipped = readFileSync(`${repoRoot}stack/gateway.yaml`, "utf8");
+  const dir = mkdtempSync(join(tmpdir(), "gateway-file-"));
+  const file = join(dir, "gateway.yaml");
+  writeFileSync(file, shipped.replace("port: 8080", "port: 0").replace("port: 9901", "port: 0").replace("http://127.0.0.1:8000", fixture.upstream.url).replace("127.0.0.1:6379", `127.0.0.1:${fixture.redis.port}`).replaceAll("../build/", `${repoRoot}build/`));
+  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}tests/host/cli.ts`, file], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (c) => (output += c));
+  child.stderr.on("data", (c) => (output += c));
+  try {
+    await waitFor(() => /listening on (http:\/\/\S+)/.test(output), 20000);
+    const base = /listening on (http:\/\/\S+)/.exec(output)![1];
+    const anonymous = await request(`${base}/v1/models`);
+    assert.deepEqual([anonymous.status, anonymous.body], [401, "No API key found in request."]);
+    // The README's key is the walkthrough's admin credential.
+    const consumers = loadWalkthrough().plugins.find((p) => p.name === "key-auth")!.config.consumers as Array<{ name: string; credential: string }>;
+    const adminKey = consumers.find((c) => c.name === "aliyun-admin")!.credential;
+    assert.match(readFileSync(`${repoRoot}plugins/key-auth/README.md`, "utf8"), new RegExp(`-H 'x-api-key: ${adminKey}'`));
+    const admin = await request(`${base}/v1/chat/completions/quota?consumer=aliyun-user1`, { headers: [["x-api-key", adminKey]] });
+    assert.deepEqual([admin.status, admin.body], [200, '{"consumer":"aliyun-user1","quota":0}']);
+  } finally {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGINT");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    await fixture.upstream.close();
+    await fixture.redis.stop();
+  }
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import YAML from "yaml";
-import { renderEnvoy, loadWalkthrough, OUTPUTS, WASM_DIR, WASM_FILTER_TYPE } from "../../scripts/gen-envoy.ts";
+import { renderEnvoy, renderGateway, loadWalkthrough, OUTPUTS, GATEWAY_FILE, WASM_DIR, WASM_FILTER_TYPE } from "../../scripts/gen-envoy.ts";
 import { createHost } from "../host/direct.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
 
@@ -16,9 +16,10 @@ function redisCluster(config: any): string | null {
   return `outbound|${port}||${name}`;
 }
 
-test("envoy/ is generated from stack/walkthrough.yaml, the source npm start uses", () => {
+test("envoy/ and stack/gateway.yaml are generated from stack/walkthrough.yaml, the source npm start uses", () => {
   const walkthrough = loadWalkthrough();
   for (const [file, names] of Object.entries(OUTPUTS)) assert.equal(read(file), renderEnvoy(walkthrough, names), `${file} is stale: run node --import tsx scripts/gen-envoy.ts`);
+  assert.equal(read(GATEWAY_FILE), renderGateway(walkthrough), `${GATEWAY_FILE} is stale: run node --import tsx scripts/gen-envoy.ts`);
 });
 
 for (const [file, names] of Object.entries(OUTPUTS)) {
