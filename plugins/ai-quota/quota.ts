@@ -224,7 +224,7 @@ export class QuotaStream extends HttpContext {
     const usage = this.usage!.settle();
     if (usage === null) return;
     const amount = usage.charge();
-    const model = usage.model.length > 0 ? usage.model : this.usage!.requestModel.length > 0 ? this.usage!.requestModel : "unknown";
+    const model = this.usage!.modelOf(usage);
     if (usage.estimated) {
       if (amount > 0) this.count("estimated_token", model, amount);
     } else {

@@ -131,8 +131,7 @@ export class LimitedStream extends HttpContext {
     logWarn("ai-token-ratelimit: rate limit store unavailable: " + reason);
     this.count("token_ratelimit_store_failure", "none", 1);
     if (!this.config!.failureModeDeny) return false;
-    this.rejected = true;
-    sendLocalResponse(STORE_UNAVAILABLE.status, STORE_UNAVAILABLE.details, String.UTF8.encode(STORE_UNAVAILABLE.body), null);
+    this.answer(STORE_UNAVAILABLE);
     return true;
   }
 
@@ -189,10 +188,15 @@ export class LimitedStream extends HttpContext {
 
   /** Answers `error` before any check (nothing is charged) and counts it in `metric`. */
   private refuse(error: RateLimitError, metric: string): HeaderAction {
-    this.rejected = true;
-    sendLocalResponse(error.status, error.details, String.UTF8.encode(error.body), null);
+    this.answer(error);
     this.count(metric, "none", 1);
     return HeaderAction.Continue;
+  }
+
+  /** A local reply of one of the plugin's errors; the stream is then neither forwarded nor charged. */
+  private answer(error: RateLimitError): void {
+    this.rejected = true;
+    sendLocalResponse(error.status, error.details, String.UTF8.encode(error.body), null);
   }
 
   private reject(retryAfter: i64): void {
@@ -267,7 +271,7 @@ export class LimitedStream extends HttpContext {
   private charge(): void {
     const usage = this.usage!.settle();
     if (usage === null) return;
-    const model = usage.model.length > 0 ? usage.model : this.usage!.requestModel.length > 0 ? this.usage!.requestModel : "unknown";
+    const model = this.usage!.modelOf(usage);
     const amount = usage.charge();
     if (usage.estimated) {
       if (amount > 0) this.count("token_ratelimit_estimated_token", model, amount);

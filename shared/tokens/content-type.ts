@@ -3,12 +3,16 @@ import { indexOfAsciiCaseless } from "../text/index";
 
 const IDENTITY = "identity";
 
+/** True when a Content-Encoding value (request's or response's) leaves the body's bytes as sent: absent, empty or `identity`. */
+export function isIdentityEncoding(contentEncoding: string | null): bool {
+  if (contentEncoding === null) return true;
+  const encoding = contentEncoding.trim();
+  return encoding.length == 0 || (encoding.length == IDENTITY.length && indexOfAsciiCaseless(encoding, IDENTITY) == 0);
+}
+
 /** True when the body is uncompressed JSON or SSE (or untyped); compressed or binary bodies are skipped. */
 export function shouldReadUsage(contentType: string | null, contentEncoding: string | null): bool {
-  if (contentEncoding != null) {
-    const encoding = contentEncoding.trim();
-    if (encoding.length > 0 && (encoding.length != IDENTITY.length || indexOfAsciiCaseless(encoding, IDENTITY) != 0)) return false;
-  }
+  if (!isIdentityEncoding(contentEncoding)) return false;
   if (contentType == null) return true;
   // Matched in place, case folded: this runs on every response.
   const type = contentType.trim();

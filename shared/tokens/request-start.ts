@@ -3,6 +3,7 @@
 // told or what they detect: a content-encoding, a declared charset (Express decodes UTF-16 and
 // UTF-7 when asked), or a UTF-16/32 body (Python's json tells it from the first four bytes).
 import { indexOfAsciiCaseless } from "../text/index";
+import { isIdentityEncoding } from "./content-type";
 
 /** Not enough of the body yet to tell how it starts. */
 export const START_MORE: i32 = 0;
@@ -13,17 +14,13 @@ export const START_OTHER: i32 = 2;
 /** A JSON object in UTF-16 or UTF-32: the reader does not decode it, so it is refused. */
 export const START_WIDE: i32 = 3;
 
-const IDENTITY = "identity";
 const CHARSET = "charset";
 // Charsets that read JSON's bytes as UTF-8 does.
 const UTF8_NAMES: StaticArray<string> = ["utf-8", "utf8", "us-ascii"];
 
 /** True when the request's content-encoding and content-type charset leave the body as UTF-8 bytes. */
 export function readableRequestEncoding(contentEncoding: string | null, contentType: string | null): bool {
-  if (contentEncoding !== null) {
-    const encoding = contentEncoding.trim();
-    if (encoding.length > 0 && !sameAscii(encoding, IDENTITY)) return false;
-  }
+  if (!isIdentityEncoding(contentEncoding)) return false;
   if (contentType === null) return true;
   const at = indexOfAsciiCaseless(contentType, CHARSET);
   if (at < 0) return true;

@@ -21,6 +21,8 @@ import { markStreamRequest, streamUsageInjected } from "./injection-mark";
 
 /** Removed from every metered request, so the upstream answers in a body the reader can read (A4). */
 const ACCEPT_ENCODING = "accept-encoding";
+/** The model label of a charge whose request and response named none. */
+const UNKNOWN_MODEL = "unknown";
 
 /** Puts a filtered chunk in place of the host's: replace its bytes, then append (Envoy's set_buffer_bytes rules). */
 class ResponseChunk extends ChunkSink {
@@ -256,6 +258,12 @@ export class StreamUsage extends BodyReader {
   get usage(): TokenUsage | null {
     const result = this.result;
     return result !== null && result.found ? result : null;
+  }
+
+  /** The model label of a charge: the one the response named, else the request's, else "unknown". */
+  modelOf(usage: TokenUsage): string {
+    if (usage.model.length > 0) return usage.model;
+    return this.requestModel.length > 0 ? this.requestModel : UNKNOWN_MODEL;
   }
 
   /**
