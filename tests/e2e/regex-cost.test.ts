@@ -4,12 +4,11 @@
  * value too long to be matched within that budget is refused with 431: treating it as "no match"
  * would let a client escape a limit by sending a huge value.
  */
-import { test, before, after, beforeEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { startGateway, type Gateway } from "../host/gateway.ts";
-import { startUpstream, type Upstream } from "../support/upstream.ts";
-import { startRedis, type RedisServer } from "../support/redis.ts";
+import { e2eFixture } from "../support/e2e-fixture.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 
@@ -22,34 +21,15 @@ const HUGE = "a".repeat(12_000) + "c";
 const TOO_LONG = { status: 431, body: "ai-token-ratelimit: a value is too long to match the limit keys" };
 const REFUSED_METRIC = "wasmcustom.route.aliyun.upstream.llm.model.none.consumer.none.metric.token_ratelimit_value_too_long";
 
-let upstream: Upstream;
-let redis: RedisServer;
-const gateways: Gateway[] = [];
-
-before(async () => {
-  upstream = await startUpstream({ completionTokens: 12 });
-  redis = await startRedis();
-});
-after(async () => {
-  for (const g of gateways) {
-    assert.equal(g.chain.failed(), false, "the VM never trapped");
-    await g.close();
-  }
-  await upstream.close();
-  await redis.stop();
-});
-beforeEach(async () => {
-  await redis.flush();
-});
+const fixture = e2eFixture({ completionTokens: 12 });
 
 async function gateway(ruleItems: object[]): Promise<Gateway> {
   const g = await startGateway({
-    clusters: { llm: { url: upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${redis.port}` } },
+    clusters: { llm: { url: fixture.upstream.url }, [REDIS_CLUSTER]: { redis: `127.0.0.1:${fixture.redis.port}` } },
     routes: [{ name: "aliyun", prefix: "/", cluster: "llm" }],
     plugins: [{ name: "ai-token-ratelimit", wasm: pluginWasm("ai-token-ratelimit"), config: { rule_name: "r", rule_items: ruleItems, redis: REDIS } }],
   });
-  gateways.push(g);
-  return g;
+  return fixture.track(g);
 }
 
 async function chat(g: Gateway, headers: Array<[string, string]>, path = "/v1/chat/completions") {
@@ -78,7 +58,7 @@ test("a value too long to match within the budget gets 431 at once, in a header,
     { limit_by_per_cookie: "session", limit_keys: [{ key: WORST, token_per_minute: 5 }] },
     { limit_by_per_param: "user", limit_keys: [{ key: WORST, token_per_minute: 5 }] },
   ]);
-  const forwarded = upstream.requests.length;
+  const forwarded = fixture.upstream.requests.length;
   // Before the bound this header took about a second of wasm and then matched (and so was limited).
   for (const [what, headers, path] of [
     ["header", [["x-user", HUGE]], undefined],
@@ -91,13 +71,13 @@ test("a value too long to match within the budget gets 431 at once, in a header,
     assert.ok(refused.ms < 250, `${what}: answered in ${refused.ms.toFixed(1)} ms`);
   }
   assert.equal(metric(g, REFUSED_METRIC), 3);
-  assert.equal(upstream.requests.length, forwarded, "nothing reached the LLM");
-  assert.deepEqual(await redis.client.keys("higress-token-ratelimit:*"), [], "nothing was checked or charged");
+  assert.equal(fixture.upstream.requests.length, forwarded, "nothing reached the LLM");
+  assert.deepEqual(await fixture.redis.client.keys("higress-token-ratelimit:*"), [], "nothing was checked or charged");
   // A short value of the same key is matched and limited as before.
   const first = await chat(g, [["x-user", "abc"]]);
   assert.equal(first.status, 200);
   const key = "higress-token-ratelimit:r:limit_by_per_header:60:x-user:abc";
-  await waitFor(async () => (await redis.client.get(key)) !== null);
+  await waitFor(async () => (await fixture.redis.client.get(key)) !== null);
   assert.equal((await chat(g, [["x-user", "abc"]])).status, 429);
 
   // The bound refuses only what it cannot decide: a realistic key decides a long value.
@@ -105,7 +85,7 @@ test("a value too long to match within the budget gets 431 at once, in a header,
   const long = "user-" + "a".repeat(12_000);
   assert.equal((await chat(realistic, [["x-user", long]])).status, 200);
   const longKey = `higress-token-ratelimit:r:limit_by_per_header:60:x-user:${long}`;
-  await waitFor(async () => (await redis.client.get(longKey)) !== null);
+  await waitFor(async () => (await fixture.redis.client.get(longKey)) !== null);
   assert.equal((await chat(realistic, [["x-user", long]])).status, 429, "the long value has its counter");
   assert.equal((await chat(realistic, [["x-user", "admin-" + "a".repeat(12_000)]])).status, 200, "no key matches: no limit, as configured");
   assert.equal(metric(realistic, REFUSED_METRIC), undefined);

@@ -123,7 +123,7 @@ test("Anthropic, Gemini (SSE and JSON array) and Responses API streams are read"
 });
 
 test("a gzip-compressed response is passed through unread, as Higress", async () => {
-  const gzip = await startUpstream({ gzip: true });
+  const gzip = await startUpstream({ encoding: "gzip" });
   const gateway = await startGateway({
     clusters: { llm: { url: gzip.url } },
     routes: [{ name: "llm", prefix: "/", cluster: "llm" }],

@@ -24,8 +24,6 @@ export interface UpstreamOptions {
   chunkDelayMs?: number;
   /** Answer every request with this status and an OpenAI-style error body. */
   errorStatus?: number;
-  /** Send bodies gzip-compressed with `content-encoding: gzip`, whatever the request accepts. */
-  gzip?: boolean;
   /** Send bodies in this encoding whatever the request accepts (an upstream that ignores Accept-Encoding). */
   encoding?: Encoding;
   /** Compress as a real server does: with the first of gzip, deflate, br that the request's Accept-Encoding lists. */
@@ -265,7 +263,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       if (options.noUsage) out = withoutUsage(out, type);
       const stall = options.stallAt !== undefined ? out.indexOf(options.stallAt) : -1;
       if (stall >= 0) out = out.slice(0, stall);
-      const encoding = options.gzip ? "gzip" : options.encoding ?? (options.honourAcceptEncoding ? acceptedEncoding(req.headers["accept-encoding"]) : undefined);
+      const encoding = options.encoding ?? (options.honourAcceptEncoding ? acceptedEncoding(req.headers["accept-encoding"]) : undefined);
       res.writeHead(200, { "content-type": type, ...(encoding ? { "content-encoding": encoding } : {}) });
       const bytes = encoding ? ENCODERS[encoding](out) : Buffer.from(out);
       const size = options.chunkSize ?? bytes.length;
