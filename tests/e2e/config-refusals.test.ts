@@ -98,3 +98,13 @@ test("a consumer name that is no header value (CR, LF, NUL) is refused naming it
   assert.deepEqual(await refusal("key-auth", keyAuth("a\u0000")), [message('"a\\u0000"')]);
   await accepted("key-auth", keyAuth("a\tb é"));
 });
+
+test("estimate_bytes_per_token outside 1-1024 is refused naming the field, in both AI plugins", async () => {
+  const quota = { admin_consumer: "a", redis: REDIS };
+  for (const [plugin, config] of [["ai-quota", quota], ["ai-token-ratelimit", RATELIMIT]] as const) {
+    for (const bad of [0, 1025, -4]) {
+      assert.deepEqual(await refusal(plugin, { ...config, estimate_bytes_per_token: bad }), [`${plugin}: estimate_bytes_per_token must be between 1 and 1024, got ${bad}`]);
+    }
+    await accepted(plugin, { ...config, estimate_bytes_per_token: 1024, estimate_missing_usage: false });
+  }
+});
