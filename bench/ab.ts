@@ -1,7 +1,8 @@
 /**
  * `npm run bench:ab -- <dirA> <dirB> …`: wasm time per chat of the AI plugins built into each
- * directory (`<dir>/ai-quota.wasm`, `<dir>/ai-token-ratelimit.wasm`), side by side in one process
- * and interleaved, so that two builds are compared under the same machine state. Figures vary by
+ * directory (`<dir>/ai-quota.wasm`, `<dir>/ai-token-ratelimit.wasm`) and of the walkthrough's chain
+ * of all three (with `<dir>/key-auth.wasm`), side by side in one process and interleaved, so that
+ * two builds are compared under the same machine state. Figures vary by
  * ±10% between processes on a shared machine; within one process a difference of 0.1 µs shows.
  */
 import { readFileSync } from "node:fs";
@@ -19,6 +20,12 @@ for (const name of ["ai-quota", "ai-token-ratelimit"]) {
     const host = await createHost({ wasm: readFileSync(`${dir}/${name}.wasm`), config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });
     cases.push({ name: `${name} ${i + 1}:${dir}`, host, run: () => chat(host, chatResponse) });
   }
+}
+const CHAIN = ["key-auth", "ai-token-ratelimit", "ai-quota"];
+for (const [i, dir] of dirs.entries()) {
+  const [first, ...rest] = CHAIN.map((name) => ({ name, wasm: readFileSync(`${dir}/${name}.wasm`), config: PLUGIN_CONFIGS[name] }));
+  const host = await createHost({ ...first, redis: bridge, logLevel: LOG_LEVEL, more: rest });
+  cases.push({ name: `all three ${i + 1}:${dir}`, host, run: () => chat(host, chatResponse) });
 }
 const clockUs = clockCost();
 const timings = await measure(cases, requests, 100, 500, clockUs);
