@@ -1,13 +1,15 @@
 /**
  * `npm start`: the walkthrough on the host gateway, on loopback. Redis from REDIS_URL or a
- * redis-server started here; the upstream from UPSTREAM_URL (+ UPSTREAM_API_KEY) or a built-in
- * OpenAI-compatible one. Ctrl-C stops everything it started.
+ * redis-server started here; the upstream from UPSTREAM_URL (http or https, its path a base path
+ * put before every request's; + UPSTREAM_API_KEY, + UPSTREAM_CA_FILE for a CA beside the system's)
+ * or a built-in OpenAI-compatible one. Ctrl-C stops everything it started.
  */
 import { readFileSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import net from "node:net";
 import YAML from "yaml";
-import { startGateway } from "../tests/host/gateway.ts";
+import { startGateway, type Gateway } from "../tests/host/gateway.ts";
+import { printLogs } from "../tests/host/log-printer.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { startUpstream } from "../tests/support/upstream.ts";
 import { pluginWasm, repoRoot } from "../tests/support/paths.ts";
@@ -65,6 +67,7 @@ if (process.env.REDIS_URL) {
 }
 
 let upstreamUrl = process.env.UPSTREAM_URL;
+const upstreamTls = process.env.UPSTREAM_CA_FILE ? { ca_file: process.env.UPSTREAM_CA_FILE } : {};
 if (!upstreamUrl) {
   const upstream = await startUpstream();
   stops.push(() => upstream.close());
@@ -72,16 +75,27 @@ if (!upstreamUrl) {
 }
 
 const port = Number(process.env.PORT ?? 8080);
-const gateway = await startGateway({
-  listen: { host: "127.0.0.1", port },
-  clusters: {
-    llm: { url: upstreamUrl, ...(process.env.UPSTREAM_API_KEY ? { headers: { authorization: `Bearer ${process.env.UPSTREAM_API_KEY}` } } : {}) },
-    [`outbound|80||${walkthrough.redis_service}`]: { redis: redisTarget },
-  },
-  routes: [{ name: walkthrough.route, domains: ["*"], prefix: "/", cluster: "llm" }],
-  plugins: walkthrough.plugins.map((p) => ({ name: p.name, wasm: pluginWasm(p.name), config: p.config })),
-});
+let gateway: Gateway;
+try {
+  gateway = await startGateway({
+    listen: { host: "127.0.0.1", port },
+    // Envoy's default level (info): warnings and errors such as a failed charge, no per-request debug lines.
+    log_level: 2,
+    clusters: {
+      llm: { url: upstreamUrl, ...upstreamTls, ...(process.env.UPSTREAM_API_KEY ? { headers: { authorization: `Bearer ${process.env.UPSTREAM_API_KEY}` } } : {}) },
+      [`outbound|80||${walkthrough.redis_service}`]: { redis: redisTarget },
+    },
+    routes: [{ name: walkthrough.route, domains: ["*"], prefix: "/", cluster: "llm" }],
+    plugins: walkthrough.plugins.map((p) => ({ name: p.name, wasm: pluginWasm(p.name), config: p.config })),
+  });
+} catch (e) {
+  // A bad UPSTREAM_URL or UPSTREAM_CA_FILE is named by the config check (clusters.llm.url, clusters.llm.ca_file).
+  console.error(`${(e as Error).message} (from UPSTREAM_URL / UPSTREAM_CA_FILE)`);
+  for (const s of stops) await s().catch(() => undefined);
+  process.exit(1);
+}
 stops.unshift(() => gateway.close());
+printLogs(gateway);
 
 const consumers = walkthrough.plugins.find((p) => p.name === "key-auth")!.config.consumers as Array<{ name: string; credential: string }>;
 const key = (name: string) => consumers.find((c) => c.name === name)!.credential;

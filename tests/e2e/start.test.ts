@@ -10,17 +10,12 @@ import { startRedis } from "../support/redis.ts";
 import { loadWalkthrough } from "../../scripts/gen-envoy.ts";
 import { request, waitFor, freePort } from "../support/net.ts";
 import { repoRoot } from "../support/paths.ts";
+import { runNpmStart } from "../support/npm-start.ts";
 
 test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (c) => (output += c));
-  child.stderr.on("data", (c) => (output += c));
+  const start = await runNpmStart();
+  const { base, key } = start;
   try {
-    // Wait for the whole banner: stdout can arrive in several chunks.
-    await waitFor(() => output.includes("# chat as aliyun-user1"), 20000);
-    const base = /gateway on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1];
-    const key = (name: string) => new RegExp(`${name}\\s+x-api-key: (\\S+)`).exec(output)![1];
     const admin = [["x-api-key", key("aliyun-admin")]] as Array<[string, string]>;
     const refresh = await request(`${base}/v1/chat/completions/quota/refresh`, { headers: admin, body: "consumer=aliyun-user1&quota=100" });
     assert.equal(refresh.body, "refresh quota successful");
@@ -32,9 +27,7 @@ test("npm start serves the walkthrough: refresh, a charged chat, 429 within the 
     const user2 = await request(`${base}/v1/chat/completions`, { headers: [["x-api-key", key("aliyun-user2")]], body: chatBody });
     assert.deepEqual([user2.status, user2.body], [403, "Request denied by ai quota check, No quota left"]);
   } finally {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGINT");
-    await exited;
+    await start.stop();
   }
 });
 

@@ -1,5 +1,6 @@
 /** `node --import tsx tests/host/cli.ts <config.yaml>`: runs the host gateway until SIGINT/SIGTERM. */
 import { startGateway } from "./gateway.ts";
+import { printLogs } from "./log-printer.ts";
 
 const file = process.argv[2];
 if (!file) {
@@ -10,13 +11,7 @@ try {
   const gateway = await startGateway(file);
   console.log(`listening on ${gateway.url}`);
   console.log(`admin (Prometheus stats at /stats/prometheus) on ${gateway.adminUrl}`);
-  // Like Envoy, print the plugins' log lines (at the config's log_level and above) to stderr.
-  const LEVELS = ["trace", "debug", "info", "warn", "error", "critical"];
-  let printed = 0;
-  setInterval(() => {
-    const logs = gateway.logs();
-    for (; printed < logs.length; printed++) process.stderr.write(`[${LEVELS[logs[printed].level] ?? logs[printed].level}] ${logs[printed].plugin}: ${logs[printed].message}\n`);
-  }, 100).unref();
+  printLogs(gateway);
   const stop = async () => {
     await gateway.close();
     process.exit(0);

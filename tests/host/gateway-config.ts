@@ -17,13 +17,31 @@ export interface RouteConfig {
   clusterName: string;
 }
 
+/** An HTTP upstream as an Envoy cluster plus its route's rewrites: where, how, and how long. */
+export interface HttpCluster {
+  /** `http:` or `https:`; its path is a prefix put before every request's path (a base path such as `/compatible-mode`). */
+  url: URL;
+  /** Headers the router adds to requests of a cluster (e.g. the provider's API key). */
+  headers: Array<[string, string]>;
+  /** PEM CA certificates trusted besides the system's, for an https upstream (`ca_file`). */
+  ca: string | null;
+  /** Envoy's cluster connect_timeout and route timeout, in ms; a route timeout of 0 is none. */
+  connectTimeoutMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * Defaults: a cluster's connect_timeout 5 s, as Envoy's; a route's timeout (for the whole response)
+ * 15 s in envoy mode, as Envoy's, and none in higress mode, as Istio's routes, which Higress's are.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_S = 5;
+export const DEFAULT_TIMEOUT_S: Record<HostMode, number> = { envoy: 15, higress: 0 };
+
 export interface GatewayConfig {
   listen: { host: string; port: number };
   admin: { host: string; port: number };
   mode: HostMode;
-  httpClusters: Record<string, URL>;
-  /** Headers the router adds to requests of a cluster (e.g. the provider's API key). */
-  clusterHeaders: Record<string, Array<[string, string]>>;
+  httpClusters: Record<string, HttpCluster>;
   redisClusters: Record<string, { host: string; port: number }>;
   routes: RouteConfig[];
   plugins: PluginSpec[];
@@ -59,7 +77,7 @@ function only(value: unknown, path: string, keys: readonly string[]): Obj {
 
 const ROOT_KEYS = ["mode", "listen", "admin", "clusters", "routes", "plugins", "split_response_body", "log_level"] as const;
 const LISTENER_KEYS = ["host", "port"] as const;
-const CLUSTER_KEYS = ["url", "headers", "redis"] as const;
+const CLUSTER_KEYS = ["url", "headers", "ca_file", "timeout", "connect_timeout", "redis"] as const;
 const ROUTE_KEYS = ["name", "domains", "prefix", "cluster", "cluster_name"] as const;
 const PLUGIN_KEYS = ["name", "wasm", "config", "vm_id"] as const;
 
@@ -80,25 +98,57 @@ function listener(value: unknown, path: string): { host: string; port: number } 
   return { host: o.host === undefined ? "127.0.0.1" : string(o.host, `${path}.host`), port: port(o.port, `${path}.port`) };
 }
 
-/** Parses and checks a config object; `baseDir` resolves relative wasm paths. */
+/** Seconds, as a number (`30`, `0.5`); 0 only where `zero` says it means "none". */
+function seconds(value: unknown, path: string, fallback: number, zero: boolean): number {
+  if (value === undefined) return fallback * 1000;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (value === 0 && !zero) || value > 86_400) {
+    fail(path, `must be a number of seconds, ${zero ? "0 (none) " : "above 0 "}to 86400, got ${JSON.stringify(value)}`);
+  }
+  return value * 1000;
+}
+
+function httpCluster(c: Obj, path: string, baseDir: string, mode: HostMode): HttpCluster {
+  const text = string(c.url, `${path}.url`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    fail(`${path}.url`, `must be an http or https URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") fail(`${path}.url`, `must be an http or https URL, got ${JSON.stringify(text)}`);
+  if (url.search || url.hash || url.username || url.password) fail(`${path}.url`, `must be scheme, host, port and base path only (no query, fragment or credentials: use ${path}.headers), got ${JSON.stringify(text)}`);
+  const extra = c.headers === undefined ? {} : object(c.headers, `${path}.headers`);
+  let ca: string | null = null;
+  if (c.ca_file !== undefined) {
+    if (url.protocol !== "https:") fail(`${path}.ca_file`, `is for an https url, and ${path}.url is ${JSON.stringify(text)}`);
+    const file = string(c.ca_file, `${path}.ca_file`);
+    try {
+      ca = readFileSync(isAbsolute(file) ? file : resolve(baseDir, file), "utf8");
+    } catch (e) {
+      fail(`${path}.ca_file`, `cannot be read: ${(e as Error).message}`);
+    }
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) fail(`${path}.ca_file`, `holds no PEM certificate: ${JSON.stringify(file)}`);
+  }
+  return {
+    url,
+    headers: Object.entries(extra).map(([k, v]) => [k.toLowerCase(), string(v, `${path}.headers.${k}`)]),
+    ca,
+    connectTimeoutMs: seconds(c.connect_timeout, `${path}.connect_timeout`, DEFAULT_CONNECT_TIMEOUT_S, false),
+    timeoutMs: seconds(c.timeout, `${path}.timeout`, DEFAULT_TIMEOUT_S[mode], true),
+  };
+}
+
+/** Parses and checks a config object; `baseDir` resolves relative wasm and CA paths. */
 export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): GatewayConfig {
   const root = only(raw, "(root)", ROOT_KEYS);
   const mode = root.mode ?? "higress";
   if (mode !== "higress" && mode !== "envoy") fail("mode", `must be "higress" or "envoy", got ${JSON.stringify(mode)}`);
-  const httpClusters: Record<string, URL> = {};
-  const clusterHeaders: Record<string, Array<[string, string]>> = {};
+  const httpClusters: Record<string, HttpCluster> = {};
   const redisClusters: Record<string, { host: string; port: number }> = {};
   for (const [name, value] of Object.entries(object(root.clusters ?? {}, "clusters"))) {
     const c = only(value, `clusters.${name}`, CLUSTER_KEYS);
     if (c.url !== undefined) {
-      try {
-        httpClusters[name] = new URL(string(c.url, `clusters.${name}.url`));
-        const extra = c.headers === undefined ? {} : object(c.headers, `clusters.${name}.headers`);
-        clusterHeaders[name] = Object.entries(extra).map(([k, v]) => [k.toLowerCase(), string(v, `clusters.${name}.headers.${k}`)]);
-      } catch (e) {
-        if (e instanceof GatewayConfigError) throw e;
-        fail(`clusters.${name}.url`, `must be an http URL, got ${JSON.stringify(c.url)}`);
-      }
+      httpClusters[name] = httpCluster(c, `clusters.${name}`, baseDir, mode as HostMode);
     } else if (c.redis !== undefined) {
       const target = string(c.redis, `clusters.${name}.redis`);
       const at = target.lastIndexOf(":");
@@ -142,7 +192,6 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
     admin: listener(root.admin, "admin"),
     mode,
     httpClusters,
-    clusterHeaders,
     redisClusters,
     routes,
     plugins,

@@ -4,11 +4,13 @@
  * Prometheus stats.
  */
 import http from "node:http";
+import https from "node:https";
+import { rootCertificates } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { createFilterChain, type WasmChain } from "./chain.ts";
 import { RedisBridge } from "./redis-bridge.ts";
-import { loadGatewayConfig, parseGatewayConfig, domainMatches, type GatewayConfig, type RouteConfig } from "./gateway-config.ts";
+import { loadGatewayConfig, parseGatewayConfig, domainMatches, type GatewayConfig, type HttpCluster, type RouteConfig } from "./gateway-config.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import type { FilterChainStream, HeaderList, LogEntry, MetricSample, StreamInfo } from "./stream-api.ts";
 
@@ -22,15 +24,24 @@ export interface Gateway {
   config: GatewayConfig;
   metrics(): MetricSample[];
   logs(): LogEntry[];
+  /** The router's own log lines (upstream failures and timeouts), as Envoy logs them beside the plugins'. */
+  routerLogs(): string[];
   close(): Promise<void>;
 }
+
+/** Envoy's local replies when the router cannot get an answer from the upstream. */
+export const UPSTREAM_FAILURE = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+export const UPSTREAM_CONNECT_TIMEOUT = "upstream connect error or disconnect/reset before headers. reset reason: connection timeout";
+export const UPSTREAM_TLS_FAILURE = "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error";
+export const UPSTREAM_TIMEOUT = "upstream request timeout";
 
 /** Starts the gateway; the config is an object, a parsed GatewayConfig, or a YAML file path. */
 export async function startGateway(config: string | object): Promise<Gateway> {
   const parsed = typeof config === "string" ? loadGatewayConfig(config) : "httpClusters" in config ? (config as GatewayConfig) : parseGatewayConfig(config);
   const redis = new RedisBridge(parsed.redisClusters);
   const chain = await createFilterChain(parsed.plugins, { mode: parsed.mode, redis, logLevel: parsed.logLevel });
-  const server = http.createServer((req, res) => handle(parsed, chain, req, res));
+  const routerLogs: string[] = [];
+  const server = http.createServer((req, res) => handle(parsed, chain, req, res, (line) => routerLogs.push(line)));
   server.keepAliveTimeout = 1000;
   const admin = http.createServer((req, res) => {
     if (req.url === "/stats/prometheus") {
@@ -51,6 +62,7 @@ export async function startGateway(config: string | object): Promise<Gateway> {
     config: parsed,
     metrics: () => chain.metrics(),
     logs: () => chain.logs(),
+    routerLogs: () => routerLogs,
     close: async () => {
       server.closeAllConnections();
       admin.closeAllConnections();
@@ -95,7 +107,30 @@ function hasBody(req: http.IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessage, res: http.ServerResponse): void {
+/** The path the upstream is asked for: the cluster's base path, then the request's (Envoy's prefix_rewrite of "/"). */
+function upstreamPath(cluster: HttpCluster, path: string): string {
+  const base = cluster.url.pathname.replace(/\/+$/, "");
+  return base + (path.startsWith("/") ? path : `/${path}`);
+}
+
+/** System CAs plus the cluster's own: Node's `ca` option replaces the defaults, so both are given. */
+const trustCache = new WeakMap<HttpCluster, string[]>();
+function trusted(cluster: HttpCluster): string[] | undefined {
+  if (cluster.ca === null) return undefined;
+  let list = trustCache.get(cluster);
+  if (!list) trustCache.set(cluster, (list = [...rootCertificates, cluster.ca]));
+  return list;
+}
+
+/** What a failed upstream request is answered with: TLS failures and connect timeouts say so, as Envoy's reset reasons do. */
+function failureReply(error: NodeJS.ErrnoException, connectTimedOut: boolean): string {
+  if (connectTimedOut) return UPSTREAM_CONNECT_TIMEOUT;
+  const code = error.code ?? "";
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS/.test(code) || /certificate|SSL|TLS/i.test(error.message)) return `${UPSTREAM_TLS_FAILURE}: ${code || error.message}`;
+  return UPSTREAM_FAILURE;
+}
+
+function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessage, res: http.ServerResponse, log: (line: string) => void): void {
   const headers = requestHeaders(req);
   const route = matchRoute(config, req.headers.host ?? "", req.url ?? "/");
   const info: StreamInfo = {
@@ -112,24 +147,53 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
   const upstreamReset = () => {
     if (finished) return;
     finished = true;
+    clearRouteTimer();
     stream.reset("upstream reset");
     res.destroy();
   };
 
-  const sendUpstream = (target: URL, head: HeaderList, endStream: boolean) => {
+  let routeTimer: NodeJS.Timeout | null = null;
+  const clearRouteTimer = () => {
+    if (routeTimer) clearTimeout(routeTimer);
+    routeTimer = null;
+  };
+  /** A local reply from the router, through the encoders as Envoy's are. */
+  const routerReply = (status: number, body: string) => {
+    stream.encodeHeaders([[":status", String(status)], ["content-type", "text/plain"], ["content-length", String(Buffer.byteLength(body))]], false);
+    stream.encodeData(Buffer.from(body), true);
+  };
+
+  const sendUpstream = (cluster: HttpCluster, head: HeaderList, endStream: boolean) => {
     const outHeaders: Array<string> = [];
-    const extra = route ? config.clusterHeaders[route.cluster] ?? [] : [];
+    const extra = cluster.headers;
+    const target = cluster.url;
     let path = "/";
     let method = "GET";
     for (const [k, v] of head) {
-      if (k === ":path") path = v;
+      if (k === ":path") path = upstreamPath(cluster, v);
       else if (k === ":method") method = v;
-      else if (k === ":authority") outHeaders.push("host", v);
+      // The upstream's own name, as Envoy's auto_host_rewrite: a provider routes by it (the client's is for the gateway).
+      else if (k === ":authority") outHeaders.push("host", target.host);
       else if (!k.startsWith(":") && !extra.some(([name]) => name === k)) outHeaders.push(k, v);
     }
     for (const [k, v] of extra) outHeaders.push(k, v);
-    upstreamReq = http.request({ host: target.hostname, port: target.port, method, path, headers: outHeaders as unknown as http.OutgoingHttpHeaders, agent: false });
-    upstreamReq.on("response", (upstreamRes) => {
+    const secure = target.protocol === "https:";
+    const options = {
+      host: target.hostname.replace(/^\[|\]$/g, ""), port: target.port || (secure ? 443 : 80), method, path,
+      headers: outHeaders as unknown as http.OutgoingHttpHeaders, agent: false as const,
+      ...(secure ? { ca: trusted(cluster), servername: /^[\d.]+$|:/.test(target.hostname) ? undefined : target.hostname } : {}),
+    };
+    const upstream = (secure ? https : http).request(options);
+    upstreamReq = upstream;
+    let connectTimedOut = false;
+    // Envoy's connect_timeout: from the connection attempt until it is up (TLS handshake included).
+    const connectTimer = setTimeout(() => {
+      connectTimedOut = true;
+      upstream.destroy(new Error("connect timeout"));
+    }, cluster.connectTimeoutMs);
+    upstream.once("socket", (socket) => socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(connectTimer)));
+    upstream.on("response", (upstreamRes) => {
+      clearTimeout(connectTimer);
       const response: HeaderList = [[":status", String(upstreamRes.statusCode)]];
       for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
         const name = upstreamRes.rawHeaders[i].toLowerCase();
@@ -142,40 +206,65 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
         for (let at = 0; at < chunk.length; at += every) stream.encodeData(chunk.subarray(at, at + every), false);
       });
       upstreamRes.on("end", () => {
+        clearRouteTimer();
         const trailers = Object.entries(upstreamRes.trailers).map(([k, v]) => [k, String(v)] as [string, string]);
         if (trailers.length) stream.encodeTrailers(trailers);
         else stream.encodeData(new Uint8Array(0), true);
       });
       upstreamRes.on("error", upstreamReset);
     });
-    upstreamReq.on("error", () => {
+    upstream.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(connectTimer);
+      clearRouteTimer();
       if (finished) return;
-      if (!res.headersSent) {
-        const body = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
-        stream.encodeHeaders([[":status", "503"], ["content-type", "text/plain"], ["content-length", String(body.length)]], false);
-        stream.encodeData(Buffer.from(body), true);
-      } else upstreamReset();
+      const reply = failureReply(error, connectTimedOut);
+      log(`upstream ${route!.cluster} (${target.origin}) ${method} ${path}: ${error.code ?? ""} ${error.message}`.replace(/  +/g, " "));
+      if (!res.headersSent) routerReply(503, reply);
+      else upstreamReset();
     });
-    if (endStream) upstreamReq.end();
+    if (endStream) endUpstreamRequest(cluster);
+  };
+
+  /** The request is whole upstream: Envoy's route timeout runs from here to the response's end. */
+  const endUpstreamRequest = (cluster: HttpCluster) => {
+    upstreamReq?.end();
+    if (cluster.timeoutMs === 0 || routeTimer) return;
+    routeTimer = setTimeout(() => {
+      routeTimer = null;
+      if (finished) return;
+      log(`upstream ${route!.cluster} (${cluster.url.origin}): no complete response within the route timeout of ${cluster.timeoutMs / 1000} s`);
+      const pending = upstreamReq;
+      upstreamReq = null;
+      if (!res.headersSent) {
+        pending?.destroy();
+        routerReply(504, UPSTREAM_TIMEOUT);
+      } else {
+        upstreamReset();
+        pending?.destroy();
+      }
+    }, cluster.timeoutMs);
   };
 
   stream = chain.newStream(info, {
     onRequestHeaders: (head, endStream) => {
-      const target = route ? config.httpClusters[route.cluster] : null;
-      if (!target) {
+      const cluster = route ? config.httpClusters[route.cluster] : null;
+      if (!cluster) {
         // Envoy's router answers 404 (NR) when no route matched; it passes through the encoders.
         stream.encodeHeaders([[":status", "404"]], true);
         return;
       }
-      sendUpstream(target, head, endStream);
+      sendUpstream(cluster, head, endStream);
     },
     onRequestData: (data, endStream) => {
       if (!upstreamReq) return;
       if (data.length) upstreamReq.write(data);
-      if (endStream) upstreamReq.end();
+      if (endStream) endUpstreamRequest(config.httpClusters[route!.cluster]);
     },
-    onRequestTrailers: () => upstreamReq?.end(),
-    onCancel: () => upstreamReq?.destroy(),
+    onRequestTrailers: () => upstreamReq && endUpstreamRequest(config.httpClusters[route!.cluster]),
+    onCancel: () => {
+      clearRouteTimer();
+      upstreamReq?.destroy();
+    },
   }, {
     onResponseHeaders: (head, endStream) => {
       const status = Number(head.find(([k]) => k === ":status")?.[1] ?? 502);
@@ -208,6 +297,7 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
   res.on("close", () => {
     if (!finished) {
       finished = true;
+      clearRouteTimer();
       stream.reset("downstream disconnect");
     }
   });

@@ -4,6 +4,7 @@
  * deterministic usage, and a record of every request it received.
  */
 import http from "node:http";
+import https from "node:https";
 import { gzipSync, deflateSync, brotliCompressSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 
@@ -36,6 +37,8 @@ export interface UpstreamOptions {
   host?: string;
   /** Listen port; 0 picks a free one. */
   port?: number;
+  /** Serve https with this key and certificate (tests/support/tls.ts makes a pair). */
+  tls?: { key: string; cert: string };
   /** Destroy the socket after writing this many body bytes. */
   resetAfterBytes?: number;
   /** Usage every answer reports, as JSON number text written verbatim (`"9223372036854775807"`, `"1e30"`, `"-5"`). */
@@ -236,7 +239,7 @@ function withReportedUsage(body: string, prompt: number, completion: number, rep
 
 export async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
   const requests: ReceivedRequest[] = [];
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", async () => {
@@ -278,11 +281,12 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       // Stalled: the connection stays open until the client or close() ends it.
       if (stall < 0) res.end();
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${port}`,
     port,
     requests,
     options,
