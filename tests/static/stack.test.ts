@@ -5,6 +5,7 @@ import YAML from "yaml";
 import { renderEnvoy, renderGateway, loadWalkthrough, OUTPUTS, GATEWAY_FILE, WASM_DIR, WASM_FILTER_TYPE } from "../../scripts/gen-envoy.ts";
 import { createHost } from "../host/direct.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
+import { wasmPluginConfig } from "../support/wasmplugin.ts";
 
 const read = (file: string) => readFileSync(`${repoRoot}${file}`, "utf8");
 
@@ -62,10 +63,7 @@ for (const name of ["key-auth", "ai-quota", "ai-token-ratelimit"]) {
     const resource = YAML.parse(read(`packaging/${name}/wasmplugin.yaml`));
     assert.equal(resource.kind, "WasmPlugin");
     assert.match(resource.spec.url, /^oci:\/\//);
-    // Higress turns the resource into one JSON: defaultConfig plus `_rules_` from matchRules.
-    const json: Record<string, unknown> = resource.spec.defaultConfigDisable ? {} : { ...resource.spec.defaultConfig };
-    json._rules_ = (resource.spec.matchRules ?? []).map((r: any) => ({ ...r.config, _match_route_: r.ingress }));
-    const host = await createHost({ wasm: pluginWasm(name), config: json });
+    const host = await createHost({ wasm: pluginWasm(name), config: wasmPluginConfig(resource.spec) });
     assert.equal(host.chain.failed(), false);
   });
 }
@@ -74,7 +72,7 @@ for (const name of ["ai-quota", "ai-token-ratelimit"]) {
   test(`packaging/${name}: the WasmPlugin gives the plugin the walkthrough's route-level config, authenticated_consumer_only on (issue 20)`, () => {
     const resource = YAML.parse(read(`packaging/${name}/wasmplugin.yaml`));
     assert.equal(resource.spec.defaultConfigDisable, true, "no config for routes without key-auth");
-    const json = { _rules_: resource.spec.matchRules.map((r: any) => ({ ...r.config, _match_route_: r.ingress })) };
+    const json = wasmPluginConfig(resource.spec);
     const walkthrough = loadWalkthrough().plugins.find((p) => p.name === name)!.config;
     assert.deepEqual(json, walkthrough);
     assert.equal((walkthrough._rules_ as Array<Record<string, unknown>>)[0].authenticated_consumer_only, true);
