@@ -10,7 +10,7 @@ import { startGateway, type Gateway } from "../host/gateway.ts";
 import { parseGatewayConfig, domainMatches } from "../host/gateway-config.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { request } from "../support/net.ts";
-import { probeWasm, repoRoot } from "../support/paths.ts";
+import { probeWasm, pluginWasm, repoRoot } from "../support/paths.ts";
 
 let upstream: Upstream;
 let gateway: Gateway;
@@ -107,19 +107,23 @@ test("plugin metrics appear in Prometheus text on the admin listener", async () 
 });
 
 test("config errors name the field", () => {
-  assert.throws(() => parseGatewayConfig({ routes: [{ name: "r", cluster: "missing" }] }), /routes\[0\]\.cluster names no HTTP cluster/);
+  assert.throws(() => parseGatewayConfig({ clusters: {}, routes: [{ name: "r", cluster: "missing" }] }), /routes\[0\]\.cluster names no HTTP cluster/);
   assert.throws(() => parseGatewayConfig({ clusters: { r: { redis: "nohost" } } }), /clusters\.r\.redis must be "host:port"/);
   assert.throws(() => parseGatewayConfig({ mode: "nginx" }), /mode must be "higress" or "envoy"/);
 });
 
 test("a misspelt key fails start-up with its path, never ignored: plugin:, listn:, a route's prefx (issue 18)", () => {
   const dir = mkdtempSync(join(tmpdir(), "gateway-typo-"));
-  const base = { clusters: { llm: { url: "http://127.0.0.1:9" } }, routes: [{ name: "r", cluster: "llm" }] };
+  const base = { clusters: { llm: { url: "http://127.0.0.1:9" } }, routes: [{ name: "r", cluster: "llm" }], plugins: [] };
+  const quota = { name: "ai-quota", wasm: pluginWasm("ai-quota"), config: { admin_consumer: "admin", redis: { service_name: "redis.static" } } };
   const cases: Array<[object, string]> = [
     [{ ...base, plugin: [{ name: "key-auth", wasm: "x.wasm" }] }, "gateway config: plugin is not a known key"],
     [{ ...base, listn: { port: 8080 } }, "gateway config: listn is not a known key"],
     [{ ...base, routes: [{ name: "r", cluster: "llm", prefx: "/v1" }] }, "gateway config: routes[0].prefx is not a known key"],
     [{ ...base, listen: { prot: 8080 } }, "gateway config: listen.prot is not a known key"],
+    // The plugin's Redis cluster is not the gateway's: every check would get status 2 (not found).
+    [{ ...base, clusters: { ...base.clusters, "outbound|6379||redis.static": { redis: "127.0.0.1:6379" } }, plugins: [quota] },
+      'gateway config: plugins[0].config.redis.service_name names Redis cluster "outbound|80||redis.static", and clusters has no such Redis cluster (Redis clusters: "outbound|6379||redis.static")'],
   ];
   try {
     for (const [i, [config, message]] of cases.entries()) {
@@ -133,6 +137,27 @@ test("a misspelt key fails start-up with its path, never ignored: plugin:, listn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("every section and value of the gateway config is checked, naming the field", () => {
+  const base = { clusters: { llm: { url: "http://127.0.0.1:9" } }, routes: [{ name: "r", cluster: "llm" }], plugins: [] as object[] };
+  const noop = { name: "noop", wasm: probeWasm("noop") };
+  const cases: Array<[object, RegExp]> = [
+    [{ clusters: base.clusters, routes: base.routes }, /gateway config: plugins is required \(the filter chain; write `plugins: \[\]` for a gateway without plugins\)$/],
+    [{ clusters: base.clusters, plugins: [] }, /gateway config: routes is required/],
+    [{ routes: [], plugins: [] }, /gateway config: clusters is required/],
+    [{ ...base, routes: [{ name: "r", cluster: "llm" }, { name: "r", cluster: "llm", prefix: "/v2" }] }, /routes\[1\]\.name "r" is already the name of routes\[0\]/],
+    [{ ...base, routes: [{ name: "r", cluster: "llm", prefix: "v1" }] }, /routes\[0\]\.prefix must start with "\/", got "v1"/],
+    [{ ...base, routes: [{ name: "r", cluster: "llm", domains: [] }] }, /routes\[0\]\.domains must be a list of non-empty strings, got \[\]/],
+    [{ ...base, plugins: [{ name: "x", wasm: "/nonexistent/x.wasm" }] }, /plugins\[0\]\.wasm names no file: \/nonexistent\/x\.wasm/],
+    [{ ...base, plugins: [{ ...noop, config: "{}" }] }, /plugins\[0\]\.config must be an object, got "\{\}"/],
+    [{ ...base, plugins: [{ ...noop, config: { _rules_: [{ _match_route_: ["r"], redis: { service_name: "cache", service_port: 6380 } }] } }] },
+      /plugins\[0\]\.config\._rules_\[0\]\.redis\.service_name names Redis cluster "outbound\|6380\|\|cache", and clusters has no such Redis cluster \(Redis clusters: none\)/],
+  ];
+  for (const [config, message] of cases) assert.throws(() => parseGatewayConfig(config), message, JSON.stringify(config));
+  // Each plugin's Redis cluster present: accepted.
+  const redis = { "outbound|80||redis.static": { redis: "127.0.0.1:6379" } };
+  assert.doesNotThrow(() => parseGatewayConfig({ ...base, clusters: { ...base.clusters, ...redis }, plugins: [{ ...noop, config: { redis: { service_name: "redis.static" } } }] }));
 });
 
 test("domain patterns follow Envoy: suffix, prefix, exact, any; the port is ignored", () => {

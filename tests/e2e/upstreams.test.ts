@@ -50,7 +50,7 @@ test("npm start with UPSTREAM_URL=https://127.0.0.1:<port>/compatible-mode: the 
 
 /** A gateway with one route to `cluster`, no plugins: what the router does alone. */
 async function routerOnly(cluster: object): Promise<Gateway> {
-  return startGateway({ clusters: { llm: cluster }, routes: [{ name: "r", prefix: "/", cluster: "llm" }] });
+  return startGateway({ clusters: { llm: cluster }, routes: [{ name: "r", prefix: "/", cluster: "llm" }], plugins: [] });
 }
 
 test("an https upstream whose certificate no trusted CA signed is answered 503 with the TLS reason, and the router logs it; with ca_file it is trusted", async () => {
@@ -133,7 +133,7 @@ test("an upstream cluster's mistakes fail start-up naming the field", () => {
     [{ url: "http://127.0.0.1:80", tiemout: 1 }, /clusters\.llm\.tiemout is not a known key/],
   ];
   for (const [cluster, message] of refusals) {
-    assert.throws(() => parseGatewayConfig({ clusters: { llm: cluster }, routes: [{ name: "r", cluster: "llm" }] }), (e: Error) => e instanceof GatewayConfigError && message.test(e.message), JSON.stringify(cluster));
+    assert.throws(() => parseGatewayConfig({ clusters: { llm: cluster }, routes: [{ name: "r", cluster: "llm" }], plugins: [] }), (e: Error) => e instanceof GatewayConfigError && message.test(e.message), JSON.stringify(cluster));
   }
 });
 

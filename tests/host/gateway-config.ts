@@ -2,7 +2,7 @@
  * The gateway's one config file: listener, admin listener, mode, clusters (HTTP upstreams and Redis),
  * named routes, and the plugin chain in the Higress JSON shape. Every error names its field.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import YAML from "yaml";
 import type { HostMode, PluginSpec } from "./stream-api.ts";
@@ -138,6 +138,34 @@ function httpCluster(c: Obj, path: string, baseDir: string, mode: HostMode): Htt
   };
 }
 
+/** A section without which the gateway would start and do something else than asked (no plugins: an open proxy). */
+function required(root: Obj, key: string, hint: string): unknown {
+  if (root[key] === undefined) fail(key, `is required (${hint})`);
+  return root[key];
+}
+
+/**
+ * The Redis clusters a plugin config names, as Higress's plugins name them from
+ * `redis.service_name` / `service_port` (shared/redis/config.ts): `outbound|<port>||<name>`, the
+ * port 80 for a `.static` service and 6379 otherwise. Global config and each `_rules_` entry.
+ */
+function redisReferences(config: Obj, path: string): Array<{ cluster: string; path: string }> {
+  const found: Array<{ cluster: string; path: string }> = [];
+  const visit = (o: unknown, at: string) => {
+    if (o === null || typeof o !== "object" || Array.isArray(o)) return;
+    const redis = (o as Obj).redis as Obj | undefined;
+    if (redis && typeof redis === "object" && typeof redis.service_name === "string") {
+      const name = redis.service_name;
+      const port = typeof redis.service_port === "number" && redis.service_port !== 0 ? redis.service_port : name.endsWith(".static") ? 80 : 6379;
+      found.push({ cluster: `outbound|${port}||${name}`, path: `${at}.redis.service_name` });
+    }
+  };
+  visit(config, path);
+  const rules = config._rules_;
+  if (Array.isArray(rules)) rules.forEach((rule, j) => visit(rule, `${path}._rules_[${j}]`));
+  return found;
+}
+
 /** Parses and checks a config object; `baseDir` resolves relative wasm and CA paths. */
 export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): GatewayConfig {
   const root = only(raw, "(root)", ROOT_KEYS);
@@ -145,7 +173,7 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
   if (mode !== "higress" && mode !== "envoy") fail("mode", `must be "higress" or "envoy", got ${JSON.stringify(mode)}`);
   const httpClusters: Record<string, HttpCluster> = {};
   const redisClusters: Record<string, { host: string; port: number }> = {};
-  for (const [name, value] of Object.entries(object(root.clusters ?? {}, "clusters"))) {
+  for (const [name, value] of Object.entries(object(required(root, "clusters", "the upstreams routes send to"), "clusters"))) {
     const c = only(value, `clusters.${name}`, CLUSTER_KEYS);
     if (c.url !== undefined) {
       httpClusters[name] = httpCluster(c, `clusters.${name}`, baseDir, mode as HostMode);
@@ -159,29 +187,45 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
       fail(`clusters.${name}`, "needs `url` (HTTP upstream) or `redis` (host:port)");
     }
   }
-  const routesRaw = root.routes ?? [];
+  const routesRaw = required(root, "routes", "without one every request is answered 404");
   if (!Array.isArray(routesRaw)) fail("routes", "must be a list");
+  const routeNames = new Map<string, number>();
   const routes = routesRaw.map((value, i): RouteConfig => {
     const r = only(value, `routes[${i}]`, ROUTE_KEYS);
     const cluster = string(r.cluster, `routes[${i}].cluster`);
     if (!httpClusters[cluster]) fail(`routes[${i}].cluster`, `names no HTTP cluster: ${JSON.stringify(cluster)}`);
     const domains = r.domains === undefined ? ["*"] : r.domains;
-    if (!Array.isArray(domains) || domains.some((d) => typeof d !== "string")) fail(`routes[${i}].domains`, "must be a list of strings");
+    if (!Array.isArray(domains) || domains.length === 0 || domains.some((d) => typeof d !== "string" || d === "")) fail(`routes[${i}].domains`, `must be a list of non-empty strings, got ${JSON.stringify(domains)}`);
+    const name = string(r.name, `routes[${i}].name`);
+    // The name is the route_name property `_match_route_` rules select by: two routes with one name are one to the plugins.
+    if (routeNames.has(name)) fail(`routes[${i}].name`, `${JSON.stringify(name)} is already the name of routes[${routeNames.get(name)}]`);
+    routeNames.set(name, i);
+    const prefix = r.prefix === undefined ? "/" : string(r.prefix, `routes[${i}].prefix`);
+    if (!prefix.startsWith("/")) fail(`routes[${i}].prefix`, `must start with "/", got ${JSON.stringify(prefix)}`);
     return {
-      name: string(r.name, `routes[${i}].name`),
+      name,
       domains: domains as string[],
-      prefix: r.prefix === undefined ? "/" : string(r.prefix, `routes[${i}].prefix`),
+      prefix,
       cluster,
       clusterName: r.cluster_name === undefined ? cluster : string(r.cluster_name, `routes[${i}].cluster_name`),
     };
   });
-  const pluginsRaw = root.plugins ?? [];
+  const pluginsRaw = required(root, "plugins", "the filter chain; write `plugins: []` for a gateway without plugins");
   if (!Array.isArray(pluginsRaw)) fail("plugins", "must be a list");
   const plugins = pluginsRaw.map((value, i): PluginSpec => {
     const p = only(value, `plugins[${i}]`, PLUGIN_KEYS);
     const wasm = string(p.wasm, `plugins[${i}].wasm`);
+    const file = isAbsolute(wasm) ? wasm : resolve(baseDir, wasm);
+    if (!existsSync(file)) fail(`plugins[${i}].wasm`, `names no file: ${file} (npm run build writes build/<plugin>.wasm)`);
     const vmId = p.vm_id === undefined ? undefined : string(p.vm_id, `plugins[${i}].vm_id`);
-    return { name: string(p.name, `plugins[${i}].name`), wasm: isAbsolute(wasm) ? wasm : resolve(baseDir, wasm), config: p.config ?? {}, vmId };
+    const config = p.config === undefined ? {} : object(p.config, `plugins[${i}].config`);
+    // A Redis cluster no plugin can reach would answer every check with status 2 (not found) at run time.
+    for (const ref of redisReferences(config, `plugins[${i}].config`)) {
+      if (!redisClusters[ref.cluster]) {
+        fail(ref.path, `names Redis cluster ${JSON.stringify(ref.cluster)}, and clusters has no such Redis cluster (Redis clusters: ${Object.keys(redisClusters).map((k) => JSON.stringify(k)).join(", ") || "none"})`);
+      }
+    }
+    return { name: string(p.name, `plugins[${i}].name`), wasm: file, config, vmId };
   });
   const split = root.split_response_body === undefined ? null : only(root.split_response_body, "split_response_body", ["every"]).every;
   if (split !== null && (!Number.isInteger(split) || (split as number) < 1)) fail("split_response_body.every", `must be a positive integer, got ${JSON.stringify(split)}`);
