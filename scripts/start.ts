@@ -5,6 +5,8 @@
  * or a built-in OpenAI-compatible one. Ctrl-C stops everything it started.
  */
 import { readFileSync, existsSync } from "node:fs";
+import { basename } from "node:path";
+import { staleModules } from "./stale-build.ts";
 import { execFileSync } from "node:child_process";
 import net from "node:net";
 import YAML from "yaml";
@@ -39,7 +41,10 @@ interface Walkthrough {
 }
 
 const walkthrough = YAML.parse(readFileSync(`${repoRoot}stack/walkthrough.yaml`, "utf8")) as Walkthrough;
-if (walkthrough.plugins.some((p) => !existsSync(pluginWasm(p.name)))) {
+// Built when missing, and rebuilt when a source changed after a module was built: never a stale build.
+const stale = staleModules(walkthrough.plugins.map((p) => pluginWasm(p.name)), [`${repoRoot}plugins`, `${repoRoot}shared`]);
+if (stale.length > 0) {
+  console.log(`building the plugins: ${stale.map((f) => basename(f)).join(", ")} ${stale.some(existsSync) ? "older than their sources" : "not built yet"}`);
   execFileSync(process.execPath, [`${repoRoot}scripts/build.mjs`], { stdio: "inherit" });
 }
 

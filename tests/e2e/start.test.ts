@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startUpstream } from "../support/upstream.ts";
@@ -11,6 +11,7 @@ import { loadWalkthrough } from "../../scripts/gen-envoy.ts";
 import { request, waitFor, freePort } from "../support/net.ts";
 import { repoRoot } from "../support/paths.ts";
 import { runNpmStart } from "../support/npm-start.ts";
+import { staleModules } from "../../scripts/stale-build.ts";
 
 test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota", async () => {
   const start = await runNpmStart();
@@ -68,5 +69,31 @@ test("key-auth's Try it: tests/host/cli.ts on stack/gateway.yaml answers the REA
     rmSync(dir, { recursive: true, force: true });
     await fixture.upstream.close();
     await fixture.redis.stop();
+  }
+});
+
+test("npm start rebuilds a module that is missing or older than any plugin or shared source, and leaves a current one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "stale-build-"));
+  try {
+    mkdirSync(join(dir, "shared", "redis"), { recursive: true });
+    mkdirSync(join(dir, "build"));
+    const source = join(dir, "shared", "redis", "client.ts");
+    const lua = join(dir, "shared", "redis", "check.lua");
+    const generated = join(dir, "shared", "redis", "lua.generated.ts");
+    const [built, missing] = [join(dir, "build", "a.wasm"), join(dir, "build", "b.wasm")];
+    for (const f of [source, lua, generated, built]) writeFileSync(f, "x");
+    const at = (file: string, seconds: number) => utimesSync(file, seconds, seconds);
+    at(source, 1000);
+    at(lua, 1000);
+    at(built, 2000);
+    at(generated, 3000);
+    assert.deepEqual(staleModules([built, missing], [join(dir, "shared")]), [missing], "a generated file newer than the module does not count");
+    at(source, 2500);
+    assert.deepEqual(staleModules([built], [join(dir, "shared")]), [built], "an edited .ts source makes it stale");
+    at(source, 1000);
+    at(lua, 2500);
+    assert.deepEqual(staleModules([built], [join(dir, "shared")]), [built], "an edited Lua script makes it stale");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
