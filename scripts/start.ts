@@ -8,31 +8,13 @@ import { readFileSync, existsSync } from "node:fs";
 import { basename } from "node:path";
 import { staleModules } from "./stale-build.ts";
 import { execFileSync } from "node:child_process";
-import net from "node:net";
+import { parseRedisUrl, checkRedis, withRedisCredentials, type RedisTarget } from "./redis-url.ts";
 import YAML from "yaml";
 import { startGateway, type Gateway } from "../tests/host/gateway.ts";
 import { printLogs } from "../tests/host/log-printer.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { startUpstream } from "../tests/support/upstream.ts";
 import { pluginWasm, repoRoot } from "../tests/support/paths.ts";
-
-/** Resolves with Redis's answer to PING (any reply, +PONG or an auth error, means it is there); rejects when nothing answers in time. */
-function pingRedis(host: string, port: number, timeoutMs = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    socket.once("connect", () => socket.write("*1\r\n$4\r\nPING\r\n"));
-    socket.once("data", (reply) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(reply.toString("latin1").split("\r\n")[0]);
-    });
-    socket.once("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
 
 interface Walkthrough {
   route: string;
@@ -50,15 +32,24 @@ if (stale.length > 0) {
 
 const stops: Array<() => Promise<void>> = [];
 let redisTarget: string;
+let redisUrl: RedisTarget | null = null;
 if (process.env.REDIS_URL) {
-  const url = new URL(process.env.REDIS_URL);
-  redisTarget = `${url.hostname}:${url.port || 6379}`;
-  // Checked now: a dead Redis would otherwise start a gateway that answers 503 to every chat.
-  try {
-    await pingRedis(url.hostname, Number(url.port || 6379));
-  } catch (e) {
-    console.error(`REDIS_URL=${process.env.REDIS_URL}: Redis at ${redisTarget} cannot be reached (${(e as Error).message}); start it, or unset REDIS_URL to have npm start run its own redis-server`);
+  const fail = (why: string) => {
+    // The password is a secret: the message shows where it was, not what it is.
+    console.error(`REDIS_URL=${process.env.REDIS_URL!.replace(/^(redis:\/\/[^:@/]*:)[^@/]*@/, "$1***@")}: ${why}`);
     process.exit(1);
+  };
+  try {
+    redisUrl = parseRedisUrl(process.env.REDIS_URL);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  redisTarget = `${redisUrl!.host}:${redisUrl!.port}`;
+  // Checked now: a dead Redis or refused credentials would otherwise start a gateway that answers 503 to every chat.
+  try {
+    await checkRedis(redisUrl!);
+  } catch (e) {
+    fail(`Redis at ${redisTarget} cannot be reached (${(e as Error).message}); start it, fix the URL, or unset REDIS_URL to have npm start run its own redis-server`);
   }
 } else {
   try {
@@ -66,7 +57,7 @@ if (process.env.REDIS_URL) {
     stops.push(() => redis.stop());
     redisTarget = `${redis.host}:${redis.port}`;
   } catch {
-    console.error("redis-server was not found: install it (apt-get install -y redis-server) or set REDIS_URL=redis://host:port");
+    console.error("redis-server was not found: install it (apt-get install -y redis-server) or set REDIS_URL=redis://[user[:password]@]host:port[/database]");
     process.exit(1);
   }
 }
@@ -91,7 +82,8 @@ try {
       [`outbound|80||${walkthrough.redis_service}`]: { redis: redisTarget },
     },
     routes: [{ name: walkthrough.route, domains: ["*"], prefix: "/", cluster: "llm" }],
-    plugins: walkthrough.plugins.map((p) => ({ name: p.name, wasm: pluginWasm(p.name), config: p.config })),
+    // REDIS_URL's user, password and database reach Redis as Higress's do: through each plugin's redis config.
+    plugins: walkthrough.plugins.map((p) => ({ name: p.name, wasm: pluginWasm(p.name), config: redisUrl ? withRedisCredentials(p.config, redisUrl) : p.config })),
   });
 } catch (e) {
   // A bad UPSTREAM_URL or UPSTREAM_CA_FILE is named by the config check (clusters.llm.url, clusters.llm.ca_file).

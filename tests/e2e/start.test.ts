@@ -40,6 +40,35 @@ test("npm start with a REDIS_URL nothing answers at fails at once, naming it, in
   assert.doesNotMatch(run.stdout, /gateway on/);
 });
 
+test("npm start with REDIS_URL=redis://:password@host:port/3: the plugins authenticate and keep their keys in database 3; a wrong password stops start-up without printing it", async () => {
+  const redis = await startRedis({ password: "s3cret" });
+  const start = await runNpmStart({ REDIS_URL: `redis://:s3cret@127.0.0.1:${redis.port}/3` });
+  try {
+    const refresh = await request(`${start.base}/v1/chat/completions/quota/refresh`, { headers: [["x-api-key", start.key("aliyun-admin")]], body: "consumer=aliyun-user1&quota=100" });
+    assert.equal(refresh.body, "refresh quota successful");
+    const chat = await request(`${start.base}/v1/chat/completions`, { headers: [["x-api-key", start.key("aliyun-user1")], ["content-type", "application/json"]], body: JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] }) });
+    assert.equal(chat.status, 200);
+    await redis.client.command("SELECT", "3");
+    await waitFor(async () => Number(await redis.client.command("GET", "chat_quota:aliyun-user1")) < 100, 3000);
+    assert.ok(((await redis.client.command("KEYS", "*")) as string[]).some((k) => k.includes("aliyun-user1") || k.includes(start.key("aliyun-user1"))), "the rate-limit counter is in database 3 too");
+    await redis.client.command("SELECT", "0");
+    assert.deepEqual(await redis.client.command("KEYS", "*"), [], "nothing in database 0");
+  } finally {
+    await start.stop();
+  }
+  try {
+    const run = spawnSync(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0", REDIS_URL: `redis://:wrong-one@127.0.0.1:${redis.port}` }, encoding: "utf8", timeout: 30_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, new RegExp(`REDIS_URL=redis://:\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}: Redis at 127\\.0\\.0\\.1:${redis.port} cannot be reached \\(Redis answered WRONGPASS`));
+    assert.doesNotMatch(run.stderr + run.stdout, /wrong-one/);
+    const bad = spawnSync(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0", REDIS_URL: `redis://127.0.0.1:${redis.port}/zero` }, encoding: "utf8", timeout: 30_000 });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /database must be a number after the last \/, got "zero"/);
+  } finally {
+    await redis.stop();
+  }
+});
+
 test("key-auth's Try it: tests/host/cli.ts on stack/gateway.yaml answers the README's two requests as it says", async () => {
   const fixture = { upstream: await startUpstream(), redis: await startRedis() };
   // stack/gateway.yaml as shipped, with the test's free ports for the upstream, Redis and the listener.
