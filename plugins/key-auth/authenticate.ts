@@ -39,14 +39,15 @@ export function needsAuthentication(config: KeyAuthConfig, hasRules: bool): bool
 /** The consumer index `value` (read from `header`, "" for the query) names in `sources`; -1 for none. */
 function lookup(sources: KeySources, header: string, value: string): i32 {
   const credentials = sources.credentials;
-  if (credentials.has(value)) return credentials.get(value);
+  const exact = credentials.get(value);
+  if (exact >= 0) return exact;
   // Decision K5: `Authorization: Bearer <token>` matches a credential <token>, and the console's
   // `Bearer <token>` whatever the scheme's case or spacing (RFC 9110: the scheme is case-insensitive).
   if (header == AUTHORIZATION && value.length > BEARER.length && lowerAscii(value.slice(0, BEARER.length)) == BEARER) {
     const token = value.slice(BEARER.length).trim();
-    if (credentials.has(token)) return credentials.get(token);
-    const canonical = CANONICAL_BEARER + token;
-    if (credentials.has(canonical)) return credentials.get(canonical);
+    const bare = credentials.get(token);
+    if (bare >= 0) return bare;
+    return credentials.get(CANONICAL_BEARER + token);
   }
   return -1;
 }
@@ -119,7 +120,7 @@ export function authenticate(config: KeyAuthConfig): Verdict {
     verdict.error = severalKeys ? MULTIPLE_KEYS : anyKey ? INVALID_KEY : NO_KEY;
     return verdict;
   }
-  const consumer = unchecked(config.names[found]);
+  const consumer = config.names.get(found);
   verdict.consumer = consumer;
   const allow = config.allow;
   if (allow !== null && !allow.includes(consumer)) verdict.error = NOT_ALLOWED;

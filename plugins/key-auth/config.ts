@@ -7,6 +7,7 @@
 import { ConfigObject, jsonString } from "../../shared/json/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { KeySources, SourceGroups, PLACEHOLDER_KEY } from "./sources";
+import { PackedStrings } from "./packed";
 
 export const PLUGIN_NAME = "key-auth";
 export const IN_HEADER = "in_header";
@@ -19,7 +20,7 @@ export class KeyAuthConfig {
   globalAuth: i32 = -1;
   hideCredentials: bool = false;
   /** Consumer names in config order; a consumer is its index here. */
-  names: Array<string> = [];
+  names: PackedStrings = new PackedStrings();
   /** One per distinct source configuration, in the order of their first consumer. */
   groups: Array<KeySources> = [];
   /** Whether any group reads headers / the query: each is fetched once per request, and only then. */

@@ -5,6 +5,7 @@
  * consumers. Pure: no host calls.
  */
 import { lowerAscii } from "../../shared/text/index";
+import { PackedMap } from "./packed";
 
 /** The key names the Higress console writes as the global `keys` when every consumer has its own. */
 export const PLACEHOLDER_KEY = "x-higress-dummy-key";
@@ -13,7 +14,7 @@ export class KeySources {
   /** `keys` lower-cased: header names match case-insensitively, query names exactly. */
   headerKeys: Array<string> = [];
   /** credential → index of its consumer in `consumers` (config order). */
-  credentials: Map<string, i32> = new Map();
+  credentials: PackedMap = new PackedMap();
 
   constructor(public keys: Array<string>, public inHeader: bool, public inQuery: bool) {
     for (let i = 0; i < keys.length; i++) this.headerKeys.push(lowerAscii(unchecked(keys[i])));
@@ -81,7 +82,7 @@ export class SourceGroups {
       o = o.next;
     }
     this.owners.set(credential, new Owner(group, where, first));
-    group.credentials.set(credential, index);
+    group.credentials.add(credential, index);
     return null;
   }
 }
