@@ -2,6 +2,7 @@
  * `npm run bench`: module sizes, start-up time, wasm time per request (chat and 1 MB SSE stream)
  * next to a no-op baseline, the costliest `regexp:` key on 60 KiB of headers, Redis calls per
  * request, usage-reader throughput, guest memory and gateway throughput, measured in the host's V8.
+ * key-auth is also measured as the Higress console configures it, with 3 and with 10 000 consumers.
  * Prints one table and writes bench/results.json. A benchmark, not a test: nothing here fails on a
  * number. `--quick` runs fewer requests.
  */
@@ -13,7 +14,7 @@ import { createHost, GET, type Host, type DirectStream } from "../tests/host/dir
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../tests/host/redis-bridge.ts";
 import { measure, perCallback, quantile, clockCost } from "./guest-time.ts";
-import { CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, benchRedis, chat, chatResponse } from "./scenario.ts";
+import { CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, benchRedis, chat, chatResponse, consoleKeyAuth, KEY_AUTH_SCALE } from "./scenario.ts";
 import { gatewayThroughput } from "./throughput.ts";
 import { regexCost } from "./regex-cost.ts";
 
@@ -67,9 +68,19 @@ bridge.call = (cluster, query, onReply) => {
 
 for (const probe of ["noop", "usage"]) await startUp(`probe/${probe}`, readFileSync(probeWasm(probe)), {});
 for (const name of PLUGINS) await startUp(name, readFileSync(pluginWasm(name)), PLUGIN_CONFIGS[name], bridge);
+// key-auth as the console configures it, by number of consumers (issue 16: the per-request cost must not grow with it).
+const scaled = (count: number) => `key-auth, ${count.toLocaleString("en").replace(",", " ")} console consumers`;
+for (const count of KEY_AUTH_SCALE) await startUp(scaled(count), readFileSync(pluginWasm("key-auth")), consoleKeyAuth(count));
 
 const hosts: Record<string, Host> = { "no-op": await createHost({ wasm: probeWasm("noop"), logLevel: LOG_LEVEL }) };
 for (const name of PLUGINS) hosts[name] = await createHost({ wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });
+for (const count of KEY_AUTH_SCALE) {
+  const host = await createHost({ wasm: pluginWasm("key-auth"), config: consoleKeyAuth(count), logLevel: LOG_LEVEL });
+  // Measured only if the chat authenticates: a 401 would be a cheaper path, not the same one.
+  const probe = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", USER1), true);
+  if (probe.upstreamHeader("x-mse-consumer").join() !== "aliyun-user1") throw new Error(`${scaled(count)}: the bench chat does not authenticate`);
+  hosts[scaled(count)] = host;
+}
 const [first, ...rest] = PLUGINS;
 hosts["all three"] = await createHost({
   name: first, wasm: pluginWasm(first), config: PLUGIN_CONFIGS[first], redis: bridge, logLevel: LOG_LEVEL,
@@ -101,7 +112,7 @@ for (const name of ["ai-quota", "ai-token-ratelimit"]) {
   add(`wasm time per chat by callback, ${name}`, split.filter(([, us]) => us >= 0.05).map(([cb, us]) => `${cb} ${us.toFixed(2)}`).join(", ") + " µs", `split.${name}`, Object.fromEntries(split));
 }
 
-for (const name of names.filter((n) => n !== "no-op")) {
+for (const name of names.filter((n) => n !== "no-op" && !n.includes("console consumers"))) {
   const before = redisCalls;
   for (let i = 0; i < 1000; i++) await chat(hosts[name], chatResponse);
   add(`Redis calls per chat, ${name}`, ((redisCalls - before) / 1000).toFixed(2), `redis.${name}`, (redisCalls - before) / 1000);

@@ -21,6 +21,27 @@ export const PLUGIN_CONFIGS: Record<string, object> = {
   "ai-token-ratelimit": { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS },
 };
 
+/**
+ * key-auth as the Higress console writes it, with `count` consumers on its three sources in turn
+ * (header, query, Bearer) and aliyun-user1, whom USER1 authenticates as, last: a per-request loop
+ * over consumers would show as 10 000 consumers costing more than 3.
+ */
+export function consoleKeyAuth(count: number): object {
+  const sources = [
+    { keys: ["X-API-KEY"], in_header: true, in_query: false, credential: (i: number) => `key-${i}` },
+    { keys: ["api_key"], in_header: false, in_query: true, credential: (i: number) => `key-${i}` },
+    { keys: ["Authorization"], in_header: true, in_query: false, credential: (i: number) => `Bearer sk-${i}` },
+  ];
+  const consumers = [];
+  for (let i = 0; i < count - 1; i++) {
+    const { credential, ...where } = sources[(i + 1) % 3];
+    consumers.push({ name: `consumer-${i}`, ...where, credentials: [credential(i)] });
+  }
+  consumers.push({ name: "aliyun-user1", keys: ["X-API-KEY"], in_header: true, in_query: false, credentials: ["user1-key"] });
+  return { global_auth: true, allow: [], keys: ["x-higress-dummy-key"], consumers };
+}
+export const KEY_AUTH_SCALE = [3, 10_000];
+
 /** A fresh redis-server bridged as the plugins' cluster, with aliyun-user1's quota set high. */
 export async function benchRedis(): Promise<{ redis: RedisServer; bridge: RedisBridge }> {
   const redis = await startRedis();
