@@ -1,18 +1,29 @@
-/** Who is calling: collects API keys from headers and the query, and checks them against the consumers. */
-import { getRequestHeaderPairs, getRequestHeader, setRequestHeader, removeRequestHeader } from "../../shared/index";
+/** Who is calling: reads each source group's keys from headers and the query, and finds the consumer. */
+import { HeaderPairs, getRequestHeaderPairs, getRequestHeader, setRequestHeader, removeRequestHeader } from "../../shared/index";
 import { splitPath, parseQuery, QueryParam } from "../../shared/url/index";
 import { lowerAscii } from "../../shared/text/index";
 import { KeyAuthConfig } from "./config";
+import { KeySources } from "./sources";
 import { KeyAuthError, NO_KEY, MULTIPLE_KEYS, INVALID_KEY, NOT_ALLOWED } from "./errors";
 
 const AUTHORIZATION = "authorization";
 const BEARER = "bearer ";
+/** How the console writes a Bearer credential: `Bearer <token>`. */
+const CANONICAL_BEARER = "Bearer ";
 
 /** The result of authentication: a consumer, or the error to answer with. */
 export class Verdict {
   consumer: string = "";
   error: KeyAuthError | null = null;
   /** Where the key came from, for hide_credentials: a header name, or "" for the query. */
+  header: string = "";
+  queryKey: string = "";
+}
+
+/** What one group's sources carry in this request: how many values, and the last one with where it was. */
+class Reading {
+  count: i32 = 0;
+  value: string = "";
   header: string = "";
   queryKey: string = "";
 }
@@ -25,64 +36,90 @@ export function needsAuthentication(config: KeyAuthConfig, hasRules: bool): bool
   return !hasRules;
 }
 
-function lookup(config: KeyAuthConfig, header: string, value: string): string | null {
-  const credentials = config.credentials;
+/** The consumer index `value` (read from `header`, "" for the query) names in `sources`; -1 for none. */
+function lookup(sources: KeySources, header: string, value: string): i32 {
+  const credentials = sources.credentials;
   if (credentials.has(value)) return credentials.get(value);
-  // Decision K5: `Authorization: Bearer <token>` matches a credential equal to <token>.
+  // Decision K5: `Authorization: Bearer <token>` matches a credential <token>, and the console's
+  // `Bearer <token>` whatever the scheme's case or spacing (RFC 9110: the scheme is case-insensitive).
   if (header == AUTHORIZATION && value.length > BEARER.length && lowerAscii(value.slice(0, BEARER.length)) == BEARER) {
     const token = value.slice(BEARER.length).trim();
     if (credentials.has(token)) return credentials.get(token);
+    const canonical = CANONICAL_BEARER + token;
+    if (credentials.has(canonical)) return credentials.get(canonical);
   }
-  return null;
+  return -1;
 }
 
-/** Reads the keys of this request (only valid in onRequestHeaders) and decides. */
-export function authenticate(config: KeyAuthConfig): Verdict {
-  const verdict = new Verdict();
-  let found = 0;
-  let value = "";
-  if (config.inHeader) {
-    // Every value counts: two x-api-key headers are two keys (K2), not "the first one".
-    const headers = getRequestHeaderPairs();
-    for (let k = 0; k < config.headerKeys.length; k++) {
-      const name = unchecked(config.headerKeys[k]);
+/** Counts the values `sources` reads; every one counts: two x-api-key headers are two keys (K2). */
+function read(sources: KeySources, headers: HeaderPairs | null, params: Array<QueryParam> | null, out: Reading): void {
+  out.count = 0;
+  if (sources.inHeader && headers !== null) {
+    for (let k = 0; k < sources.headerKeys.length; k++) {
+      const name = unchecked(sources.headerKeys[k]);
       const values = headers.values(name);
       for (let i = 0; i < values.length; i++) {
         if (unchecked(values[i]).length == 0) continue;
-        found++;
-        value = unchecked(values[i]);
-        verdict.header = name;
+        out.count++;
+        out.value = unchecked(values[i]);
+        out.header = name;
+        out.queryKey = "";
       }
     }
   }
-  if (config.inQuery) {
-    const path = getRequestHeader(":path");
-    if (path !== null) {
-      const params = parseQuery(splitPath(path).query);
-      for (let i = 0; i < params.length; i++) {
-        const p = unchecked(params[i]);
-        // A pair with a bad escape is absent, never a way around authentication (K7).
-        if (!p.valid || !config.keys.includes(p.name)) continue;
-        found++;
-        value = p.value;
-        verdict.header = "";
-        verdict.queryKey = p.name;
-      }
+  if (sources.inQuery && params !== null) {
+    for (let i = 0; i < params.length; i++) {
+      const p = unchecked(params[i]);
+      // A pair with a bad escape is absent, never a way around authentication (K7).
+      if (!p.valid || !sources.keys.includes(p.name)) continue;
+      out.count++;
+      out.value = p.value;
+      out.header = "";
+      out.queryKey = p.name;
     }
   }
-  if (found > 1) {
-    verdict.error = MULTIPLE_KEYS;
+}
+
+function requestQuery(): Array<QueryParam> | null {
+  const path = getRequestHeader(":path");
+  return path === null ? null : parseQuery(splitPath(path).query);
+}
+
+/**
+ * Reads the keys of this request (only valid in onRequestHeaders) and decides: the request is the
+ * first consumer, in config order, whose own sources carry exactly one value and it is one of its
+ * credentials. One lookup per source group, never one per consumer.
+ */
+export function authenticate(config: KeyAuthConfig): Verdict {
+  const verdict = new Verdict();
+  const headers = config.readsHeaders ? getRequestHeaderPairs() : null;
+  const params = config.readsQuery ? requestQuery() : null;
+  const reading = new Reading();
+  let found = -1;
+  let anyKey = false;
+  let severalKeys = false;
+  const groups = config.groups;
+  for (let g = 0; g < groups.length; g++) {
+    const sources = unchecked(groups[g]);
+    read(sources, headers, params, reading);
+    if (reading.count == 0) continue;
+    anyKey = true;
+    // Several values for one group: which one its consumer meant is a guess, so none counts.
+    if (reading.count > 1) {
+      severalKeys = true;
+      continue;
+    }
+    const consumer = lookup(sources, reading.header, reading.value);
+    if (consumer < 0 || (found >= 0 && consumer > found)) continue;
+    found = consumer;
+    verdict.header = reading.header;
+    verdict.queryKey = reading.queryKey;
+  }
+  if (found < 0) {
+    verdict.error = severalKeys ? MULTIPLE_KEYS : anyKey ? INVALID_KEY : NO_KEY;
     return verdict;
   }
-  if (found == 0) {
-    verdict.error = NO_KEY;
-    return verdict;
-  }
-  const consumer = lookup(config, verdict.header, value);
-  if (consumer === null) {
-    verdict.error = INVALID_KEY;
-    return verdict;
-  }
+  const consumer = unchecked(config.names[found]);
   verdict.consumer = consumer;
   const allow = config.allow;
   if (allow !== null && !allow.includes(consumer)) verdict.error = NOT_ALLOWED;

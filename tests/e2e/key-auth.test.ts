@@ -3,10 +3,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startGateway, type Gateway } from "../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
-import { request, type RawResponse } from "../support/net.ts";
+import { request } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { createHost } from "../host/direct.ts";
 import { readModule } from "../host/wasm-binary.ts";
+import { NO_KEY, MULTI, INVALID, NOT_ALLOWED, consumerHeaders, assertDenied } from "../support/key-auth.ts";
 
 const ADMIN = "admin-key-0001";
 const USER1 = "user1-key-0002";
@@ -55,23 +56,6 @@ async function send(g: Gateway, path: string, headers: Array<[string, string]> =
   const forwarded = upstream.requests.length > before ? upstream.requests.at(-1)! : null;
   return { res, forwarded };
 }
-
-function consumerHeaders(raw: string[] | undefined): string[] {
-  const out: string[] = [];
-  for (let i = 0; raw && i < raw.length; i += 2) if (raw[i].toLowerCase() === "x-mse-consumer") out.push(raw[i + 1]);
-  return out;
-}
-
-function assertDenied(res: RawResponse, status: number, body: string): void {
-  assert.equal(res.status, status);
-  assert.equal(res.body, body);
-  assert.equal(res.headers["www-authenticate"], status === 401 ? "Key realm=MSE Gateway" : undefined);
-}
-
-const NO_KEY = "No API key found in request.";
-const MULTI = "Request denied by Key Auth check. Multiple API keys found in request.";
-const INVALID = "Request denied by Key Auth check. Invalid API key.";
-const NOT_ALLOWED = "Request denied by Key Auth check. Unauthorized consumer.";
 
 const WALKTHROUGH = { keys: ["x-api-key"], in_header: true, consumers: CONSUMERS };
 

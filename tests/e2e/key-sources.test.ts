@@ -10,13 +10,13 @@ import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { e2eFixture } from "../support/e2e-fixture.ts";
 import { loadWalkthrough } from "../../scripts/gen-envoy.ts";
+import { NO_KEY } from "../support/key-auth.ts";
 
 const walkthrough = loadWalkthrough();
 const configOf = (name: string) => walkthrough.plugins.find((p) => p.name === name)!.config;
 const credentialOf = (name: string) => (configOf("key-auth").consumers as Array<{ name: string; credential: string }>).find((c) => c.name === name)!.credential;
 const ADMIN = credentialOf("aliyun-admin");
 const USER1 = credentialOf("aliyun-user1");
-const NO_KEY = "No API key found in request.";
 const CHAT_BODY = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
 
 const fixture = e2eFixture({ completionTokens: 12 });

@@ -10,6 +10,7 @@ import { startRedis } from "../support/redis.ts";
 import { loadWalkthrough } from "../../scripts/gen-envoy.ts";
 import { request, waitFor, freePort } from "../support/net.ts";
 import { repoRoot } from "../support/paths.ts";
+import { NO_KEY } from "../support/key-auth.ts";
 
 test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota", async () => {
   const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
@@ -61,7 +62,7 @@ test("key-auth's Try it: tests/host/cli.ts on stack/gateway.yaml answers the REA
     await waitFor(() => /listening on (http:\/\/\S+)/.test(output), 20000);
     const base = /listening on (http:\/\/\S+)/.exec(output)![1];
     const anonymous = await request(`${base}/v1/models`);
-    assert.deepEqual([anonymous.status, anonymous.body], [401, "No API key found in request."]);
+    assert.deepEqual([anonymous.status, anonymous.body], [401, NO_KEY]);
     // The README's key is the walkthrough's admin credential.
     const consumers = loadWalkthrough().plugins.find((p) => p.name === "key-auth")!.config.consumers as Array<{ name: string; credential: string }>;
     const adminKey = consumers.find((c) => c.name === "aliyun-admin")!.credential;

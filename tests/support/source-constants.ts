@@ -8,3 +8,10 @@ export function sourceConstant(file: string, name: string): string {
   if (!match) throw new Error(`no constant ${name} in ${file}`);
   return match[1];
 }
+
+/** The body of `export const <name> = new X(status, "<body>", "details");` in `file`: a local reply as the plugin defines it. */
+export function sourceReplyBody(file: string, name: string): string {
+  const match = new RegExp(`export const ${name} = new \\w+\\(\\d{3}, "((?:[^"\\\\]|\\\\.)*)", "[^"]+"\\);`).exec(readFileSync(`${repoRoot}${file}`, "utf8"));
+  if (!match) throw new Error(`no reply ${name} in ${file}`);
+  return JSON.parse(`"${match[1]}"`);
+}
