@@ -121,7 +121,7 @@ function readLimits(fields: ConfigObject, prefix: string, keyName: string): Arra
     limits.push(new Limit(WINDOW_SECONDS[i], value));
   }
   if (limits.length == 0) {
-    reader.fail(prefix + ONE_OF_WINDOWS + (keyName.length > 0 ? " for key: " + keyName : " for global_threshold"));
+    reader.fail(prefix + ONE_OF_WINDOWS + (keyName.length > 0 ? " for key: " + keyName + " at " + fields.path : " for global_threshold"));
     return null;
   }
   return limits;
@@ -156,7 +156,7 @@ function readItem(item: ConfigObject): RuleItem | null {
     }
   }
   if (rule.limitType.length == 0) {
-    reader.fail(PREFIX + "only one of 'limit_by_header' and 'limit_by_param' and 'limit_by_consumer' and 'limit_by_cookie' and 'limit_by_per_header' and 'limit_by_per_param' and 'limit_by_per_consumer' and 'limit_by_per_cookie' and 'limit_by_per_ip' can be set");
+    reader.fail(PREFIX + "only one of 'limit_by_header' and 'limit_by_param' and 'limit_by_consumer' and 'limit_by_cookie' and 'limit_by_per_header' and 'limit_by_per_param' and 'limit_by_per_consumer' and 'limit_by_per_cookie' and 'limit_by_per_ip' can be set at " + item.path);
     return null;
   }
   if (rule.source == Source.Ip) {
@@ -164,22 +164,22 @@ function readItem(item: ConfigObject): RuleItem | null {
     else if (rule.ruleKey.startsWith("from-header-")) {
       rule.ipHeader = lowerAscii(rule.ruleKey.slice(12));
       if (rule.ipHeader.length == 0) {
-        reader.fail(PREFIX + "limit_by_per_ip parse error: empty after 'from-header-'");
+        reader.fail(PREFIX + "limit_by_per_ip parse error: empty after 'from-header-' at " + item.pathOf(rule.limitType));
         return null;
       }
     } else {
-      reader.fail(PREFIX + "the 'limit_by_per_ip' restriction must start with 'from-header-' or be exactly 'from-remote-addr'");
+      reader.fail(PREFIX + "the 'limit_by_per_ip' restriction must start with 'from-header-' or be exactly 'from-remote-addr' at " + item.pathOf(rule.limitType));
       return null;
     }
   }
   const keys = item.objectList("limit_keys");
   if (reader.failed) return null;
   if (keys === null) {
-    reader.fail(PREFIX + "missing limit_keys in config");
+    reader.fail(PREFIX + "missing limit_keys in config at " + item.pathOf("limit_keys"));
     return null;
   }
   if (keys.length == 0) {
-    reader.fail(PREFIX + "config limit_keys cannot be empty");
+    reader.fail(PREFIX + "config limit_keys cannot be empty at " + item.pathOf("limit_keys"));
     return null;
   }
   for (let i = 0; i < keys.length; i++) {
@@ -195,7 +195,7 @@ function readItem(item: ConfigObject): RuleItem | null {
     if (rule.source == Source.Ip) {
       limitKey.cidr = parseCidr(key);
       if (limitKey.cidr === null) {
-        reader.fail(PREFIX + "failed to parse IPNet for key '" + key + "': invalid IP[" + key + "]");
+        reader.fail(PREFIX + "failed to parse IPNet for key '" + key + "': invalid IP[" + key + "] at " + entry.pathOf("key"));
         return null;
       }
     } else if (rule.perValue) {
@@ -208,7 +208,7 @@ function readItem(item: ConfigObject): RuleItem | null {
         }
         limitKey.regex = compiled.regex;
       } else {
-        reader.fail(PREFIX + "the '" + rule.limitType + "' restriction must start with 'regexp:' or be exactly '*'");
+        reader.fail(PREFIX + "the '" + rule.limitType + "' restriction must start with 'regexp:' or be exactly '*' at " + entry.pathOf("key"));
         return null;
       }
     }

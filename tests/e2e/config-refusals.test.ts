@@ -5,29 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHost } from "../host/direct.ts";
-import type { LogEntry } from "../host/stream-api.ts";
 import { pluginWasm } from "../support/paths.ts";
+import { refusal, accepted } from "../support/configure.ts";
 
 const REDIS = { service_name: "local-redis.static", service_port: 80 };
 const RATELIMIT = { rule_name: "r", global_threshold: { token_per_minute: 5 }, redis: REDIS };
-
-/** The plugin's own error lines when configure refused `config`; fails the test when it was accepted. */
-async function refusal(plugin: string, config: object | string): Promise<string[]> {
-  try {
-    const host = await createHost({ name: plugin, wasm: pluginWasm(plugin), config });
-    assert.equal(host.chain.failed(), false, "the VM never trapped");
-  } catch (e) {
-    const logs = (e as { logs?: LogEntry[] }).logs ?? [];
-    assert.ok(!logs.some((l) => /Wasm VM failed: /.test(l.message)), "configure refused, it did not trap");
-    return logs.filter((l) => l.level >= 4 && !l.message.startsWith("Wasm VM failed to initialize")).map((l) => l.message);
-  }
-  assert.fail(`${plugin} accepted ${typeof config === "string" ? config.slice(0, 80) : JSON.stringify(config)}`);
-}
-
-async function accepted(plugin: string, config: object): Promise<void> {
-  const host = await createHost({ name: plugin, wasm: pluginWasm(plugin), config });
-  assert.deepEqual(host.logs(4), [], "no error logged");
-}
 
 test("a token_per_* past 2^53 - 1 (what the Lua scripts count exactly) is refused naming the field, not accepted to reject everyone (G7)", async () => {
   for (const huge of [9223372036854775807n, 1e19, 1e300, 9007199254740992, -1e300, -9223372036854775808n]) {

@@ -26,6 +26,7 @@ function documentedErrors(readme: string): string[] {
 }
 
 const usageOptions = readFileSync(`${repoRoot}shared/usage/options.ts`, "utf8");
+const redisConfig = readFileSync(`${repoRoot}shared/redis/config.ts`, "utf8");
 
 for (const plugin of plugins) {
   test(`${plugin}: every error constant is in the README's Errors table and every row is a constant`, () => {
@@ -50,10 +51,10 @@ for (const plugin of plugins) {
     for (const field of fields) {
       // The rule matcher reads _rules_ and the _match_*_ keys for every plugin.
       if (field.startsWith("_")) continue;
-      // The shared Redis block parser reads `redis` for the AI plugins, the shared metering options their usage fields.
+      // The shared Redis block parser reads `redis` and its fields for the AI plugins, the shared metering options their usage fields.
       const read =
         config.includes(`"${field}"`) ||
-        (field === "redis" && config.includes("parseRedisConfig(fields)")) ||
+        (config.includes("parseRedisConfig(fields)") && (field === "redis" || redisConfig.includes(`"${field}"`))) ||
         (config.includes("parseUsageOptions(fields)") && usageOptions.includes(`"${field}"`));
       assert.ok(read, `${field} is documented but config.ts never reads it`);
     }

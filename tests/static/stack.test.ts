@@ -6,16 +6,9 @@ import { renderEnvoy, renderGateway, loadWalkthrough, OUTPUTS, GATEWAY_FILE, WAS
 import { createHost } from "../host/direct.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
 import { wasmPluginConfig } from "../support/wasmplugin.ts";
+import { redisCluster } from "../support/configure.ts";
 
 const read = (file: string) => readFileSync(`${repoRoot}${file}`, "utf8");
-
-/** The Higress cluster name a plugin config's `redis` block names. */
-function redisCluster(config: any): string | null {
-  if (!config.redis) return null;
-  const name = config.redis.service_name as string;
-  const port = config.redis.service_port || (name.endsWith(".static") ? 80 : 6379);
-  return `outbound|${port}||${name}`;
-}
 
 test("envoy/ and stack/gateway.yaml are generated from stack/walkthrough.yaml, the source npm start uses", () => {
   const walkthrough = loadWalkthrough();
