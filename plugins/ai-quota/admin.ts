@@ -3,14 +3,16 @@ import { Header, sendLocalResponse, getRequestHeader, Status } from "../../share
 import { splitPath, parseQuery, getQueryValues, QueryParam } from "../../shared/url/index";
 import { RedisClient, RedisReply, RespValue, parseInt64 } from "../../shared/redis/index";
 import { jsonString, MAX_EXACT_INTEGER } from "../../shared/json/index";
+import { sendReply } from "../../shared/reply/local-reply";
 import { QuotaConfig } from "./config";
 import {
   QuotaReply, QUERY_NEEDS_CONSUMER, REFRESH_NEEDS_FIELDS, DELTA_NEEDS_FIELDS, REFRESHED, DELTA_APPLIED,
   REDIS_ERROR_PREFIX, REDIS_ERROR_DETAILS, QUERY_DETAILS,
 } from "./errors";
 
+/** An admin API answer: always Higress's text. */
 export function reply(answer: QuotaReply): void {
-  sendLocalResponse(answer.status, answer.details, String.UTF8.encode(answer.body), null);
+  sendReply(answer, false);
 }
 
 function redisError(message: string): void {

@@ -3,6 +3,7 @@ import { ConfigObject } from "../../shared/json/index";
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
 import { UsageOptions, parseUsageOptions } from "../../shared/usage/options";
+import { OPENAI_ERRORS } from "../../shared/reply/local-reply";
 
 export const PLUGIN_NAME = "ai-quota";
 export const DEFAULT_ADMIN_PATH = "/quota";
@@ -21,6 +22,8 @@ export class QuotaConfig {
   failureModeDeny: bool = true;
   /** authenticated_consumer_only: the consumer only from key-auth's record, never from a client's header (shared/identity). */
   authenticatedConsumerOnly: bool = false;
+  /** Local replies as OpenAI error JSON instead of Higress's text (shared/reply/local-reply.ts). */
+  openAiErrors: bool = false;
   /** inject_stream_usage, estimate_missing_usage, estimate_bytes_per_token (A1, A4). */
   usage: UsageOptions = new UsageOptions();
   redis: RedisConfig = new RedisConfig();
@@ -62,6 +65,7 @@ class QuotaParser extends ConfigParser<QuotaConfig> {
     config.redis = redis;
     config.failureModeDeny = fields.lenientBool("failure_mode_deny") != 0;
     config.authenticatedConsumerOnly = fields.lenientBool("authenticated_consumer_only") == 1;
+    config.openAiErrors = fields.lenientBool(OPENAI_ERRORS) == 1;
     config.usage = parseUsageOptions(fields);
     return reader.failed ? null : config;
   }

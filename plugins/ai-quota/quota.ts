@@ -7,6 +7,7 @@ import { RedisClient, RespReader, replyFailure, integerReplyFailure } from "../.
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
+import { sendReply } from "../../shared/reply/local-reply";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
 import { reply, queryQuota, writeQuota } from "./admin";
@@ -75,12 +76,13 @@ export class QuotaStream extends HttpContext {
   begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {
     this.config = config;
     this.client = client;
+    // The mode first: it decides the shape of every reply, the consumer's refusals included.
+    const path = getRequestHeader(":path");
+    this.mode = path === null ? Mode.Chat : modeOf(path, config);
     const consumer = consumerOf(config.authenticatedConsumerOnly);
     if (consumer === null) return this.deny(NO_CONSUMER);
     if (consumer.length == 0) return this.deny(EMPTY_CONSUMER);
     this.consumer = consumer;
-    const path = getRequestHeader(":path");
-    this.mode = path === null ? Mode.Chat : modeOf(path, config);
     if (this.mode != Mode.Chat) {
       if (consumer != config.adminConsumer) return this.deny(NOT_ADMIN);
       if (this.mode == Mode.AdminQuery) {
@@ -106,8 +108,13 @@ export class QuotaStream extends HttpContext {
 
   private deny(answer: QuotaReply): HeaderAction {
     this.denied = true;
-    reply(answer);
+    this.send(answer);
     return HeaderAction.StopIteration;
+  }
+
+  /** A reply to this stream: OpenAI error JSON with openai_errors, except on the admin API's paths. */
+  private send(answer: QuotaReply): void {
+    sendReply(answer, this.config!.openAiErrors && this.mode == Mode.Chat);
   }
 
   /** Q3: 503 naming the quota store, or let the request through with failure_mode_deny false. True when denied. */
@@ -116,7 +123,7 @@ export class QuotaStream extends HttpContext {
     this.count("store_failure", "none");
     if (!this.config!.failureModeDeny) return false;
     this.denied = true;
-    reply(STORE_UNAVAILABLE);
+    this.send(STORE_UNAVAILABLE);
     return true;
   }
 
@@ -126,7 +133,7 @@ export class QuotaStream extends HttpContext {
     if (refusal === null || this.denied) return false;
     this.denied = true;
     this.count("rejected_request_body", "none");
-    refuseRequestBody(refusal);
+    refuseRequestBody(refusal, this.config!.openAiErrors);
     return true;
   }
 
@@ -144,7 +151,7 @@ export class QuotaStream extends HttpContext {
     if (quota <= 0) {
       this.denied = true;
       this.count("rejected_no_quota", "none");
-      reply(NO_QUOTA);
+      this.send(NO_QUOTA);
       return;
     }
     this.resume();

@@ -6,6 +6,7 @@ import { ConfigObject, JsonKind, MAX_EXACT_INTEGER } from "../../shared/json/ind
 import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../../shared/rules/index";
 import { RedisConfig, parseRedisConfig, CommandBuilder } from "../../shared/redis/index";
 import { UsageOptions, parseUsageOptions } from "../../shared/usage/options";
+import { OPENAI_ERRORS } from "../../shared/reply/local-reply";
 import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
 import { lowerAscii } from "../../shared/text/index";
@@ -90,6 +91,8 @@ export class RateLimitConfig {
   failureModeDeny: bool = false;
   /** authenticated_consumer_only: the consumer only from key-auth's record, never from a client's header (shared/identity). */
   authenticatedConsumerOnly: bool = false;
+  /** Local replies as OpenAI error JSON instead of Higress's text (shared/reply/local-reply.ts). */
+  openAiErrors: bool = false;
   /** inject_stream_usage, estimate_missing_usage, estimate_bytes_per_token (A1, A4). */
   usage: UsageOptions = new UsageOptions();
   redis: RedisConfig = new RedisConfig();
@@ -276,6 +279,7 @@ class RateLimitParser extends ConfigParser<RateLimitConfig> {
     config.showLimitQuotaHeader = fields.lenientBool("show_limit_quota_header") == 1;
     config.failureModeDeny = fields.lenientBool("failure_mode_deny") == 1;
     config.authenticatedConsumerOnly = fields.lenientBool("authenticated_consumer_only") == 1;
+    config.openAiErrors = fields.lenientBool(OPENAI_ERRORS) == 1;
     config.usage = parseUsageOptions(fields);
     if (reader.failed) return null;
     nameKeys(config);

@@ -1,6 +1,6 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, Header, sendLocalResponse, continueRequest,
+  HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, Header, continueRequest,
   getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
   logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
 } from "../../shared/index";
@@ -8,6 +8,7 @@ import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure, int
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
+import { sendReply } from "../../shared/reply/local-reply";
 import { RateLimitConfig } from "./config";
 import { Counters, UNDECIDED, chooseCounters } from "./counters";
 import { CHECK, CHARGE } from "./scripts";
@@ -122,7 +123,7 @@ export class LimitedStream extends HttpContext {
     if (refusal === null || this.counters === null || this.rejected) return false;
     this.rejected = true;
     this.count("token_ratelimit_request_body_refused", "none", 1);
-    refuseRequestBody(refusal);
+    refuseRequestBody(refusal, this.config!.openAiErrors);
     return true;
   }
 
@@ -196,7 +197,7 @@ export class LimitedStream extends HttpContext {
   /** A local reply of one of the plugin's errors; the stream is then neither forwarded nor charged. */
   private answer(error: RateLimitError): void {
     this.rejected = true;
-    sendLocalResponse(error.status, error.details, String.UTF8.encode(error.body), null);
+    sendReply(error, this.config!.openAiErrors);
   }
 
   private reject(retryAfter: i64): void {
@@ -204,7 +205,7 @@ export class LimitedStream extends HttpContext {
     this.rejected = true;
     const seconds = retryAfter.toString();
     const headers = [new Header(RESET_HEADER, seconds), new Header(RETRY_AFTER_HEADER, seconds)];
-    sendLocalResponse(config.rejectedCode, RATE_LIMITED.details, String.UTF8.encode(config.rejectedMsg), headers);
+    sendReply(RATE_LIMITED, config.openAiErrors, headers, config.rejectedCode, config.rejectedMsg);
     this.count("token_ratelimit_count", "none", 1);
   }
 

@@ -2,16 +2,15 @@
  * The replies to a request body the AI plugins cannot read as the upstream would (A1): refused
  * with 400, never forwarded unread. Both plugins' README Errors tables list exactly these.
  */
-import { sendLocalResponse } from "../index";
 import { REFUSE_ENCODING, REFUSE_KEY } from "../tokens/index";
+import { LocalReply, INVALID_REQUEST, sendReply } from "../reply/local-reply";
 
-export class BodyRefusal {
-  constructor(public status: u32, public body: string, public details: string) {}
-}
+export type BodyRefusal = LocalReply;
+const INVALID_BODY = "invalid_request_body";
 
-export const UNREADABLE_ENCODING = new BodyRefusal(400, "Request denied: the request body must be UTF-8, without a content-encoding.", "ai.request_body_refused");
-export const UNDECIDABLE_KEY = new BodyRefusal(400, "Request denied: a key in the request body is not valid Unicode, or differs from model, stream, stream_options or include_usage only in letter case.", "ai.request_body_refused");
-export const NON_BOOLEAN_STREAM = new BodyRefusal(400, "Request denied: stream in the request body must be true, false or null.", "ai.request_body_refused");
+export const UNREADABLE_ENCODING = new LocalReply(400, "Request denied: the request body must be UTF-8, without a content-encoding.", "ai.request_body_refused", INVALID_REQUEST, INVALID_BODY);
+export const UNDECIDABLE_KEY = new LocalReply(400, "Request denied: a key in the request body is not valid Unicode, or differs from model, stream, stream_options or include_usage only in letter case.", "ai.request_body_refused", INVALID_REQUEST, INVALID_BODY);
+export const NON_BOOLEAN_STREAM = new LocalReply(400, "Request denied: stream in the request body must be true, false or null.", "ai.request_body_refused", INVALID_REQUEST, INVALID_BODY);
 
 /** The reply for a REFUSE_* reason of the request reader (not REFUSE_NONE). */
 export function refusalOf(reason: i32): BodyRefusal {
@@ -19,7 +18,7 @@ export function refusalOf(reason: i32): BodyRefusal {
   return reason == REFUSE_KEY ? UNDECIDABLE_KEY : NON_BOOLEAN_STREAM;
 }
 
-/** Answers the request with the refusal; the plugin then keeps it from going upstream. */
-export function refuseRequestBody(refusal: BodyRefusal): void {
-  sendLocalResponse(refusal.status, refusal.details, String.UTF8.encode(refusal.body), null);
+/** Answers the request with the refusal (OpenAI error JSON with `openAi`); the plugin then keeps it from going upstream. */
+export function refuseRequestBody(refusal: BodyRefusal, openAi: bool): void {
+  sendReply(refusal, openAi);
 }

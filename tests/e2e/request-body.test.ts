@@ -3,14 +3,14 @@
 // variant goes through ai-quota and through ai-token-ratelimit, each behind key-auth.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { startGateway, type Gateway } from "../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
-import { pluginWasm, repoRoot } from "../support/paths.ts";
+import { pluginWasm } from "../support/paths.ts";
 import { createHost, GET } from "../host/direct.ts";
+import { sourceReply } from "../support/source-constants.ts";
 
 const USER = "user1-key-0002";
 const CONSUMER = "aliyun-user1";
@@ -26,12 +26,7 @@ const QUOTA = { admin_consumer: "aliyun-admin", redis: REDIS };
 const RATELIMIT = { rule_name: "default_rule", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1000000 }] }], redis: REDIS };
 
 /** The refusal replies as shared/usage/refusal.ts defines them, read from the source so that the test names each once. */
-function refusal(name: string): { status: number; body: string } {
-  const source = readFileSync(`${repoRoot}shared/usage/refusal.ts`, "utf8");
-  const found = new RegExp(`export const ${name} = new BodyRefusal\\((\\d{3}), "((?:[^"\\\\]|\\\\.)*)"`).exec(source);
-  assert.ok(found, `${name} is defined in shared/usage/refusal.ts`);
-  return { status: Number(found[1]), body: found[2] };
-}
+const refusal = (name: string) => sourceReply("shared/usage/refusal.ts", name);
 const ENCODING = refusal("UNREADABLE_ENCODING");
 const KEY = refusal("UNDECIDABLE_KEY");
 const STREAM = refusal("NON_BOOLEAN_STREAM");

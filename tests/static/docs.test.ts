@@ -5,12 +5,12 @@ import { repoRoot } from "../support/paths.ts";
 
 const plugins = readdirSync(`${repoRoot}plugins`).filter((p) => existsSync(`${repoRoot}plugins/${p}/errors.ts`));
 
-/** `new X(status, "body", "details")` constants in a plugin's errors.ts, and in shared/usage/refusal.ts when the plugin answers with it. */
+/** `new X(status, "body", "details"[, type, code])` constants in a plugin's errors.ts, and in shared/usage/refusal.ts when the plugin answers with it. */
 function errorConstants(plugin: string): string[] {
   let source = readFileSync(`${repoRoot}plugins/${plugin}/errors.ts`, "utf8");
   const code = readdirSync(`${repoRoot}plugins/${plugin}`).filter((f) => f.endsWith(".ts")).map((f) => readFileSync(`${repoRoot}plugins/${plugin}/${f}`, "utf8")).join("\n");
   if (code.includes("shared/usage/refusal")) source += readFileSync(`${repoRoot}shared/usage/refusal.ts`, "utf8");
-  return [...source.matchAll(/new \w+\((\d{3}), "((?:[^"\\]|\\.)*)", "([^"]+)"\)/g)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
+  return [...source.matchAll(/new \w+\((\d{3}), "((?:[^"\\]|\\.)*)", "([^"]+)"[^;]*\)/g)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
 }
 
 function section(readme: string, title: string): string {
@@ -27,6 +27,7 @@ function documentedErrors(readme: string): string[] {
 
 const usageOptions = readFileSync(`${repoRoot}shared/usage/options.ts`, "utf8");
 const redisConfig = readFileSync(`${repoRoot}shared/redis/config.ts`, "utf8");
+const localReply = readFileSync(`${repoRoot}shared/reply/local-reply.ts`, "utf8");
 
 for (const plugin of plugins) {
   test(`${plugin}: every error constant is in the README's Errors table and every row is a constant`, () => {
@@ -55,7 +56,8 @@ for (const plugin of plugins) {
       const read =
         config.includes(`"${field}"`) ||
         (config.includes("parseRedisConfig(fields)") && (field === "redis" || redisConfig.includes(`"${field}"`))) ||
-        (config.includes("parseUsageOptions(fields)") && usageOptions.includes(`"${field}"`));
+        (config.includes("parseUsageOptions(fields)") && usageOptions.includes(`"${field}"`)) ||
+        (config.includes("lenientBool(OPENAI_ERRORS)") && localReply.includes(`"${field}"`));
       assert.ok(read, `${field} is documented but config.ts never reads it`);
     }
   });

@@ -9,9 +9,14 @@ export function sourceConstant(file: string, name: string): string {
   return match[1];
 }
 
-/** The body of `export const <name> = new X(status, "<body>", "details");` in `file`: a local reply as the plugin defines it. */
-export function sourceReplyBody(file: string, name: string): string {
-  const match = new RegExp(`export const ${name} = new \\w+\\(\\d{3}, "((?:[^"\\\\]|\\\\.)*)", "[^"]+"\\);`).exec(readFileSync(`${repoRoot}${file}`, "utf8"));
+/** `export const <name> = new LocalReply(status, "<body>", "details"[, type, code]);` in `file`: a local reply as the plugin defines it. */
+export function sourceReply(file: string, name: string): { status: number; body: string } {
+  const match = new RegExp(`export const ${name} = new \\w+\\((\\d{3}), "((?:[^"\\\\]|\\\\.)*)", "[^"]+"[^;]*\\);`).exec(readFileSync(`${repoRoot}${file}`, "utf8"));
   if (!match) throw new Error(`no reply ${name} in ${file}`);
-  return JSON.parse(`"${match[1]}"`);
+  return { status: Number(match[1]), body: JSON.parse(`"${match[2]}"`) };
+}
+
+/** The body of a local reply constant (sourceReply). */
+export function sourceReplyBody(file: string, name: string): string {
+  return sourceReply(file, name).body;
 }
