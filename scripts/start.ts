@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import net from "node:net";
 import YAML from "yaml";
 import { startGateway } from "../tests/host/gateway.ts";
+import { DEFAULT_STATS_PORT } from "../tests/host/gateway-config.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { startUpstream } from "../tests/support/upstream.ts";
 import { pluginWasm, repoRoot } from "../tests/support/paths.ts";
@@ -72,22 +73,24 @@ if (!upstreamUrl) {
 }
 
 const port = Number(process.env.PORT ?? 8080);
+const statsPort = Number(process.env.STATS_PORT ?? DEFAULT_STATS_PORT);
 const gateway = await startGateway({
   listen: { host: "127.0.0.1", port },
+  admin: { host: "127.0.0.1", port: statsPort },
   clusters: {
     llm: { url: upstreamUrl, ...(process.env.UPSTREAM_API_KEY ? { headers: { authorization: `Bearer ${process.env.UPSTREAM_API_KEY}` } } : {}) },
     [`outbound|80||${walkthrough.redis_service}`]: { redis: redisTarget },
   },
   routes: [{ name: walkthrough.route, domains: ["*"], prefix: "/", cluster: "llm" }],
   plugins: walkthrough.plugins.map((p) => ({ name: p.name, wasm: pluginWasm(p.name), config: p.config })),
-});
+}, { onAccessLog: (line) => process.stdout.write(line + "\n") });
 stops.unshift(() => gateway.close());
 
 const consumers = walkthrough.plugins.find((p) => p.name === "key-auth")!.config.consumers as Array<{ name: string; credential: string }>;
 const key = (name: string) => consumers.find((c) => c.name === name)!.credential;
 const base = gateway.url;
 console.log(`gateway on ${base} (route ${walkthrough.route}), upstream ${upstreamUrl}, redis ${redisTarget}`);
-console.log(`stats: ${gateway.adminUrl}/stats/prometheus\n`);
+console.log(`stats: ${gateway.adminUrl}/stats/prometheus (STATS_PORT changes the port); access log: one JSON line per request below\n`);
 for (const c of consumers) console.log(`  ${c.name.padEnd(14)} x-api-key: ${c.credential}`);
 console.log(`
 # query, refresh and add to aliyun-user1's quota (as aliyun-admin)

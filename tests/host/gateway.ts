@@ -1,7 +1,8 @@
 /**
  * A real HTTP gateway on loopback around the Wasm filter chain: Envoy-style request headers,
- * route matching, streaming to and from the upstream cluster, and an admin listener with
- * Prometheus stats.
+ * route matching, streaming to and from the upstream cluster, an admin listener with
+ * Prometheus stats (as Envoy with Higress's stats_tags renders them), and an access log line per
+ * request (access-log.ts).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +11,7 @@ import { createFilterChain, type WasmChain } from "./chain.ts";
 import { RedisBridge } from "./redis-bridge.ts";
 import { loadGatewayConfig, parseGatewayConfig, domainMatches, type GatewayConfig, type RouteConfig } from "./gateway-config.ts";
 import { renderPrometheus } from "./prometheus.ts";
+import { accessLogLine } from "./access-log.ts";
 import type { FilterChainStream, HeaderList, LogEntry, MetricSample, StreamInfo } from "./stream-api.ts";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer", "http2-settings"]);
@@ -22,15 +24,31 @@ export interface Gateway {
   config: GatewayConfig;
   metrics(): MetricSample[];
   logs(): LogEntry[];
+  /** The access log lines of the last ACCESS_LOG_KEPT requests, oldest first. */
+  accessLog(): string[];
   close(): Promise<void>;
 }
 
+/** Access log lines kept in memory; a long-running gateway prints them (onAccessLog) rather than keeps them. */
+const ACCESS_LOG_KEPT = 10_000;
+
+export interface GatewayOptions {
+  /** Called with each access log line as its request ends (cli.ts and npm start print it). */
+  onAccessLog?: (line: string) => void;
+}
+
 /** Starts the gateway; the config is an object, a parsed GatewayConfig, or a YAML file path. */
-export async function startGateway(config: string | object): Promise<Gateway> {
+export async function startGateway(config: string | object, options: GatewayOptions = {}): Promise<Gateway> {
   const parsed = typeof config === "string" ? loadGatewayConfig(config) : "httpClusters" in config ? (config as GatewayConfig) : parseGatewayConfig(config);
   const redis = new RedisBridge(parsed.redisClusters);
   const chain = await createFilterChain(parsed.plugins, { mode: parsed.mode, redis, logLevel: parsed.logLevel });
-  const server = http.createServer((req, res) => handle(parsed, chain, req, res));
+  const accessLog: string[] = [];
+  const log = (line: string) => {
+    accessLog.push(line);
+    if (accessLog.length > ACCESS_LOG_KEPT) accessLog.splice(0, accessLog.length - ACCESS_LOG_KEPT);
+    options.onAccessLog?.(line);
+  };
+  const server = http.createServer((req, res) => handle(parsed, chain, req, res, log));
   server.keepAliveTimeout = 1000;
   const admin = http.createServer((req, res) => {
     if (req.url === "/stats/prometheus") {
@@ -51,6 +69,7 @@ export async function startGateway(config: string | object): Promise<Gateway> {
     config: parsed,
     metrics: () => chain.metrics(),
     logs: () => chain.logs(),
+    accessLog: () => [...accessLog],
     close: async () => {
       server.closeAllConnections();
       admin.closeAllConnections();
@@ -95,7 +114,8 @@ function hasBody(req: http.IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessage, res: http.ServerResponse): void {
+function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessage, res: http.ServerResponse, log: (line: string) => void): void {
+  const started = performance.now();
   const headers = requestHeaders(req);
   const route = matchRoute(config, req.headers.host ?? "", req.url ?? "/");
   const info: StreamInfo = {
@@ -203,6 +223,7 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
       finished = true;
       res.destroy();
     },
+    onLog: (record) => log(accessLogLine({ ...record, routeName: info.routeName, durationMs: performance.now() - started })),
   });
 
   res.on("close", () => {
