@@ -7,6 +7,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import YAML from "yaml";
 import { repoRoot } from "../tests/support/paths.ts";
+import { AI_STATS_TAGS } from "../tests/host/stats-tags.ts";
+import { accessLogFormat } from "../tests/host/access-log.ts";
+import { DEFAULT_STATS_PORT } from "../tests/host/gateway-config.ts";
 
 export interface Walkthrough {
   route: string;
@@ -16,6 +19,11 @@ export interface Walkthrough {
 
 export const WASM_DIR = "/etc/envoy/wasm";
 export const WASM_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+const HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } };
+const ADMIN_PORT = 9901;
+/** The cluster the stats listener forwards to: Envoy's own admin, as in Higress's bootstrap. */
+const STATS_CLUSTER = "prometheus_stats";
 
 function wasmFilter(name: string, config: Record<string, unknown>) {
   return {
@@ -32,10 +40,10 @@ function wasmFilter(name: string, config: Record<string, unknown>) {
   };
 }
 
-function cluster(name: string, host: string, port: number) {
+function cluster(name: string, host: string, port: number, type = "STRICT_DNS") {
   return {
     name,
-    type: "STRICT_DNS",
+    type,
     connect_timeout: "1s",
     lb_policy: "ROUND_ROBIN",
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }] },
@@ -45,10 +53,12 @@ function cluster(name: string, host: string, port: number) {
 /** Envoy bootstrap for the given plugins; Redis cluster only when a plugin needs it. */
 export function envoyConfig(walkthrough: Walkthrough, pluginNames: string[]): object {
   const plugins = walkthrough.plugins.filter((p) => pluginNames.includes(p.name));
-  const clusters = [cluster("llm", "upstream", 8000)];
+  const clusters = [cluster("llm", "upstream", 8000), cluster(STATS_CLUSTER, "127.0.0.1", ADMIN_PORT, "STATIC")];
   if (plugins.some((p) => p.name !== "key-auth")) clusters.push(cluster(`outbound|80||${walkthrough.redis_service}`, "redis", 6379));
   return {
-    admin: { address: { socket_address: { address: "0.0.0.0", port_value: 9901 } } },
+    admin: { address: { socket_address: { address: "0.0.0.0", port_value: ADMIN_PORT } } },
+    // Higress's tags for AI metrics, so /stats/prometheus shows route_upstream_model_consumer_metric_* with labels.
+    stats_config: { stats_tags: AI_STATS_TAGS },
     static_resources: {
       listeners: [{
         name: "main",
@@ -57,17 +67,42 @@ export function envoyConfig(walkthrough: Walkthrough, pluginNames: string[]): ob
           filters: [{
             name: "envoy.filters.network.http_connection_manager",
             typed_config: {
-              "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+              "@type": HCM_TYPE,
               stat_prefix: "ingress_http",
               use_remote_address: true,
+              access_log: [{
+                name: "envoy.access_loggers.file",
+                typed_config: {
+                  "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                  path: "/dev/stdout",
+                  log_format: { text_format_source: { inline_string: accessLogFormat() } },
+                },
+              }],
               route_config: {
                 name: "local_route",
                 virtual_hosts: [{ name: walkthrough.route, domains: ["*"], routes: [{ name: walkthrough.route, match: { prefix: "/" }, route: { cluster: "llm", timeout: "300s" } }] }],
               },
               http_filters: [
                 ...plugins.map((p) => wasmFilter(p.name, p.config)),
-                { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
+                ROUTER,
               ],
+            },
+          }],
+        }],
+      }, {
+        // /stats/prometheus on the stats port, forwarded to the admin, as Higress's bootstrap does.
+        name: "stats",
+        address: { socket_address: { address: "0.0.0.0", port_value: DEFAULT_STATS_PORT } },
+        filter_chains: [{
+          filters: [{
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": HCM_TYPE,
+              stat_prefix: "stats",
+              route_config: {
+                virtual_hosts: [{ name: "backend", domains: ["*"], routes: [{ match: { prefix: "/stats/prometheus" }, route: { cluster: STATS_CLUSTER } }] }],
+              },
+              http_filters: [ROUTER],
             },
           }],
         }],
@@ -97,7 +132,7 @@ export const GATEWAY_FILE = "stack/gateway.yaml";
 export function renderGateway(walkthrough: Walkthrough): string {
   const gateway = {
     listen: { host: "127.0.0.1", port: 8080 },
-    admin: { host: "127.0.0.1", port: 9901 },
+    admin: { host: "127.0.0.1", port: DEFAULT_STATS_PORT },
     mode: "higress",
     clusters: {
       llm: { url: "http://127.0.0.1:8000" },

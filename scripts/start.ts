@@ -12,6 +12,7 @@ import { parseRedisUrl, checkRedis, withRedisCredentials, type RedisTarget } fro
 import YAML from "yaml";
 import { startGateway, type Gateway } from "../tests/host/gateway.ts";
 import { printLogs } from "../tests/host/log-printer.ts";
+import { DEFAULT_STATS_PORT } from "../tests/host/gateway-config.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { startUpstream } from "../tests/support/upstream.ts";
 import { pluginWasm, repoRoot } from "../tests/support/paths.ts";
@@ -71,10 +72,12 @@ if (!upstreamUrl) {
 }
 
 const port = Number(process.env.PORT ?? 8080);
+const statsPort = Number(process.env.STATS_PORT ?? DEFAULT_STATS_PORT);
 let gateway: Gateway;
 try {
   gateway = await startGateway({
     listen: { host: "127.0.0.1", port },
+    admin: { host: "127.0.0.1", port: statsPort },
     // Envoy's default level (info): warnings and errors such as a failed charge, no per-request debug lines.
     log_level: 2,
     clusters: {
@@ -84,7 +87,7 @@ try {
     routes: [{ name: walkthrough.route, domains: ["*"], prefix: "/", cluster: "llm" }],
     // REDIS_URL's user, password and database reach Redis as Higress's do: through each plugin's redis config.
     plugins: walkthrough.plugins.map((p) => ({ name: p.name, wasm: pluginWasm(p.name), config: redisUrl ? withRedisCredentials(p.config, redisUrl) : p.config })),
-  });
+  }, { onAccessLog: (line) => process.stdout.write(line + "\n") });
 } catch (e) {
   // A bad UPSTREAM_URL or UPSTREAM_CA_FILE is named by the config check (clusters.llm.url, clusters.llm.ca_file).
   console.error(`${(e as Error).message} (from UPSTREAM_URL / UPSTREAM_CA_FILE)`);
@@ -98,7 +101,7 @@ const consumers = walkthrough.plugins.find((p) => p.name === "key-auth")!.config
 const key = (name: string) => consumers.find((c) => c.name === name)!.credential;
 const base = gateway.url;
 console.log(`gateway on ${base} (route ${walkthrough.route}), upstream ${upstreamUrl}, redis ${redisTarget}`);
-console.log(`stats: ${gateway.adminUrl}/stats/prometheus\n`);
+console.log(`stats: ${gateway.adminUrl}/stats/prometheus (STATS_PORT changes the port); access log: one JSON line per request below\n`);
 for (const c of consumers) console.log(`  ${c.name.padEnd(14)} x-api-key: ${c.credential}`);
 console.log(`
 # query, refresh and add to aliyun-user1's quota (as aliyun-admin)

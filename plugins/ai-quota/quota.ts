@@ -1,23 +1,23 @@
 /** One stream through ai-quota: the consumer, the admin API, or a quota check before and a charge after. */
 import {
-  HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, continueRequest, getRequestHeader, getPropertyString, ROUTE_NAME,
-  getRequestBody, requestBodySize, incrementMetric, LabelledCounters, logWarn,
+  HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, continueRequest, getRequestHeader,
+  getRequestBody, requestBodySize, StreamCounters, logWarn,
 } from "../../shared/index";
 import { RedisClient, RespReader, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { sendReply } from "../../shared/reply/local-reply";
+import { AiLog } from "../../shared/usage/ai-log";
+import { TokenUsage } from "../../shared/tokens/index";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
 import { reply, queryQuota, writeQuota } from "./admin";
 import { QuotaReply, NO_CONSUMER, EMPTY_CONSUMER, NO_QUOTA, NOT_ADMIN, STORE_UNAVAILABLE } from "./errors";
-
-/** Metrics per route, consumer and model, named apart from ai-statistics' (A3). */
-function metricName(route: string, cluster: string, model: string, consumer: string, what: string): string {
-  return "ai_quota.route." + route + ".consumer." + consumer + ".model." + model + "." + what;
-}
-const METRICS = new LabelledCounters(metricName);
+import {
+  INPUT_TOKEN_METRIC, OUTPUT_TOKEN_METRIC, ESTIMATED_TOKEN_METRIC, NO_QUOTA_METRIC, REQUEST_BODY_REFUSED_METRIC, STORE_FAILURE_METRIC, CHARGE_FAILURE_METRIC,
+} from "./metrics";
+import { STATUS_KEY, QUOTA_ALLOWED, QUOTA_REJECTED, QUOTA_UNAVAILABLE, INPUT_TOKEN_KEY, OUTPUT_TOKEN_KEY, ESTIMATED_KEY } from "./ai-log-keys";
 
 // The check (GET) and the charge (DECRBY) replies are read in place: a bulk string, an integer.
 class CheckAnswer extends RedisCallback {
@@ -39,7 +39,7 @@ class ChargeAnswer extends RedisCallback {
     const failure = integerReplyFailure(status, reply, size);
     if (failure === null) return;
     logWarn("ai-quota: charge failed: " + failure);
-    this.stream.count("charge_failure", "none");
+    this.stream.count(CHARGE_FAILURE_METRIC, "none");
   }
 }
 
@@ -48,9 +48,11 @@ export class QuotaStream extends HttpContext {
   client: RedisClient | null = null;
   mode: Mode = Mode.Chat;
   consumer: string = "";
-  /** Metric label, read when the first metric needs it. */
-  routeRead: bool = false;
-  route: string = "-";
+  metrics: StreamCounters = new StreamCounters();
+  /** The check's decision not yet written to ai_log (written with the charge); "" when none. */
+  decision: string = "";
+  /** False in onDelete, when the stream's filter state (ai_log) can no longer be written. */
+  live: bool = true;
   usage: StreamUsage | null = null;
   waitingForCheck: bool = false;
   denied: bool = false;
@@ -59,18 +61,21 @@ export class QuotaStream extends HttpContext {
     super(id, root);
   }
 
-  count(what: string, model: string, amount: i64 = 1): void {
-    incrementMetric(METRICS.id(this.routeLabel(), "", model, this.consumer, what), amount);
+  count(name: string, model: string, amount: i64 = 1): void {
+    this.metrics.count(name, model, amount);
   }
 
-  /** The route, read once while the stream lives (a charge's reply may come after it). */
-  private routeLabel(): string {
-    if (!this.routeRead) {
-      this.routeRead = true;
-      const route = getPropertyString(ROUTE_NAME);
-      if (route !== null) this.route = route;
+  /** Writes the decision not yet written, with `usage` when one was charged, to ai_log. */
+  private logDecision(usage: TokenUsage | null): void {
+    if (!this.live || (this.decision.length == 0 && usage === null)) return;
+    const log = new AiLog();
+    if (this.decision.length > 0) log.string(STATUS_KEY, this.decision);
+    this.decision = "";
+    if (usage !== null) {
+      log.int(INPUT_TOKEN_KEY, usage.inputTokens).int(OUTPUT_TOKEN_KEY, usage.outputTokens);
+      if (usage.estimated) log.bool(ESTIMATED_KEY, true);
     }
-    return this.route;
+    log.write("ai-quota");
   }
 
   begin(config: QuotaConfig, client: RedisClient, endOfStream: bool): HeaderAction {
@@ -83,6 +88,7 @@ export class QuotaStream extends HttpContext {
     if (consumer === null) return this.deny(NO_CONSUMER);
     if (consumer.length == 0) return this.deny(EMPTY_CONSUMER);
     this.consumer = consumer;
+    this.metrics.consumer = consumer;
     if (this.mode != Mode.Chat) {
       if (consumer != config.adminConsumer) return this.deny(NOT_ADMIN);
       if (this.mode == Mode.AdminQuery) {
@@ -120,8 +126,10 @@ export class QuotaStream extends HttpContext {
   /** Q3: 503 naming the quota store, or let the request through with failure_mode_deny false. True when denied. */
   private storeFailure(reason: string): bool {
     logWarn("ai-quota: quota store unavailable: " + reason);
-    this.count("store_failure", "none");
+    this.count(STORE_FAILURE_METRIC, "none");
+    this.decision = QUOTA_UNAVAILABLE;
     if (!this.config!.failureModeDeny) return false;
+    this.logDecision(null);
     this.denied = true;
     this.send(STORE_UNAVAILABLE);
     return true;
@@ -132,7 +140,7 @@ export class QuotaStream extends HttpContext {
     const refusal = this.usage!.refusal;
     if (refusal === null || this.denied) return false;
     this.denied = true;
-    this.count("rejected_request_body", "none");
+    this.count(REQUEST_BODY_REFUSED_METRIC, "none");
     refuseRequestBody(refusal, this.config!.openAiErrors);
     return true;
   }
@@ -150,10 +158,13 @@ export class QuotaStream extends HttpContext {
     // Higress's integer-of: absent, not a number, or at most 0 is no quota.
     if (quota <= 0) {
       this.denied = true;
-      this.count("rejected_no_quota", "none");
+      this.count(NO_QUOTA_METRIC, "none");
+      this.decision = QUOTA_REJECTED;
+      this.logDecision(null);
       this.send(NO_QUOTA);
       return;
     }
+    this.decision = QUOTA_ALLOWED;
     this.resume();
   }
 
@@ -208,7 +219,7 @@ export class QuotaStream extends HttpContext {
     if (this.usage !== null && !this.denied) {
       this.usage!.onResponseHeaders();
       // Read now: a stream that ends without its response's end is charged from onDelete.
-      this.routeLabel();
+      this.metrics.readLabels();
     }
     return HeaderAction.Continue;
   }
@@ -223,26 +234,29 @@ export class QuotaStream extends HttpContext {
 
   /** A stream that ended before its response did (client hang-up, upstream reset) is charged now (A4). */
   onDelete(): void {
+    // The stream's filter state is gone: the charge is counted, not logged.
+    this.live = false;
     if (this.usage !== null && !this.denied) this.charge();
   }
 
   /** Q5: input + output with one DECRBY, once: at the end of the response, or of the stream. */
   private charge(): void {
     const usage = this.usage!.settle();
+    this.logDecision(usage);
     if (usage === null) return;
     const amount = usage.charge();
     const model = this.usage!.modelOf(usage);
     if (usage.estimated) {
-      if (amount > 0) this.count("estimated_token", model, amount);
+      if (amount > 0) this.count(ESTIMATED_TOKEN_METRIC, model, amount);
     } else {
-      if (usage.inputTokens > 0) this.count("input_token", model, usage.inputTokens);
-      if (usage.outputTokens > 0) this.count("output_token", model, usage.outputTokens);
+      if (usage.inputTokens > 0) this.count(INPUT_TOKEN_METRIC, model, usage.inputTokens);
+      if (usage.outputTokens > 0) this.count(OUTPUT_TOKEN_METRIC, model, usage.outputTokens);
     }
     if (amount <= 0) return;
     const status = this.client!.decrBy(this.config!.keyOf(this.consumer), amount, new ChargeAnswer(this));
     if (status != Status.Ok) {
       logWarn("ai-quota: charge could not be sent: status " + status.toString());
-      this.count("charge_failure", model);
+      this.count(CHARGE_FAILURE_METRIC, model);
     }
   }
 }

@@ -1,27 +1,25 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
   HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, Header, continueRequest,
-  getRequestHeader, getPropertyString, setResponseHeader, incrementMetric, LabelledCounters,
-  logWarn, logDebug, logEnabled, LogLevel, ROUTE_NAME, CLUSTER_NAME,
+  setResponseHeader, StreamCounters, logWarn, logDebug, logEnabled, LogLevel,
 } from "../../shared/index";
 import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { sendReply } from "../../shared/reply/local-reply";
+import { AiLog } from "../../shared/usage/ai-log";
 import { RateLimitConfig } from "./config";
 import { Counters, UNDECIDED, chooseCounters } from "./counters";
 import { CHECK, CHARGE } from "./scripts";
 import {
   RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, POLICY_HEADER, RATELIMIT_HEADER, RATE_LIMITED, STORE_UNAVAILABLE, VALUE_TOO_LONG, RateLimitError,
 } from "./errors";
-
-
-/** Metric names share Higress's shape; ours end in token_ratelimit_* so ai-statistics never collides (A3). */
-function metricName(route: string, cluster: string, model: string, consumer: string, name: string): string {
-  return "route." + route + ".upstream." + cluster + ".model." + model + ".consumer." + consumer + ".metric." + name;
-}
-const METRICS = new LabelledCounters(metricName);
+import {
+  RATE_LIMITED_METRIC, INPUT_TOKEN_METRIC, OUTPUT_TOKEN_METRIC, ESTIMATED_TOKEN_METRIC, STORE_FAILURE_METRIC, CHARGE_FAILURE_METRIC,
+  REQUEST_BODY_REFUSED_METRIC, VALUE_TOO_LONG_METRIC,
+} from "./metrics";
+import { LIMITED_STATUS, STATUS_KEY, INPUT_TOKEN_KEY, OUTPUT_TOKEN_KEY, ESTIMATED_KEY } from "./ai-log-keys";
 
 /** Both scripts: KEYS = one per counter, ARGV = threshold and window per counter, then `extra` more. */
 function scriptCommand(client: RedisClient, script: RedisScript, counters: Counters, extra: i32): CommandBuilder {
@@ -54,7 +52,7 @@ class ChargeReply extends RedisCallback {
     const failure = integerReplyFailure(status, reply, size);
     if (failure === null) return;
     logWarn("ai-token-ratelimit: charge failed: " + failure);
-    this.stream.count("token_ratelimit_charge_failure", "none", 1);
+    this.stream.count(CHARGE_FAILURE_METRIC, "none", 1);
   }
 }
 
@@ -65,15 +63,13 @@ export class LimitedStream extends HttpContext {
   usage: StreamUsage | null = null;
   waitingForCheck: bool = false;
   rejected: bool = false;
+  /** False in onDelete, when the stream's filter state (ai_log) can no longer be written. */
+  live: bool = true;
   /** The tightest window after the check: what is left, its threshold and seconds to reset. */
   remaining: i64 = -1;
   limit: i64 = -1;
   limitReset: i64 = 0;
-  /** Metric labels; route and cluster are read when the first metric needs them. */
-  labelsRead: bool = false;
-  route: string = "-";
-  cluster: string = "-";
-  consumer: string = "none";
+  metrics: StreamCounters = new StreamCounters();
 
   constructor(id: u32, root: RootContext) {
     super(id, root);
@@ -84,12 +80,12 @@ export class LimitedStream extends HttpContext {
     this.config = config;
     this.client = client;
     const consumer = consumerOf(config.authenticatedConsumerOnly);
-    if (consumer !== null) this.consumer = consumer;
+    if (consumer !== null) this.metrics.consumer = consumer;
     const usage = new StreamUsage(config.usage);
     this.usage = usage;
     const usageAction = usage.onRequestHeaders(endOfStream);
     const counters = chooseCounters(config);
-    if (counters === UNDECIDED) return this.refuse(VALUE_TOO_LONG, "token_ratelimit_value_too_long");
+    if (counters === UNDECIDED) return this.refuse(VALUE_TOO_LONG, VALUE_TOO_LONG_METRIC);
     this.counters = counters;
     if (counters === null) return usageAction;
     if (this.refusedBody()) return HeaderAction.StopIteration;
@@ -103,18 +99,7 @@ export class LimitedStream extends HttpContext {
 
   /** Adds `amount` to this stream's counter `name` (labels: route, upstream cluster, model, consumer). */
   count(name: string, model: string, amount: i64): void {
-    this.readLabels();
-    incrementMetric(METRICS.id(this.route, this.cluster, model, this.consumer, name), amount);
-  }
-
-  /** Route and cluster, read once while the stream lives (a charge's reply may come after it). */
-  private readLabels(): void {
-    if (this.labelsRead) return;
-    this.labelsRead = true;
-    const route = getPropertyString(ROUTE_NAME);
-    if (route !== null) this.route = route;
-    const cluster = getPropertyString(CLUSTER_NAME);
-    if (cluster !== null) this.cluster = cluster;
+    this.metrics.count(name, model, amount);
   }
 
   /** A1: a metered body the plugin cannot read as the upstream would is answered 400, never forwarded. True when refused. */
@@ -122,7 +107,7 @@ export class LimitedStream extends HttpContext {
     const refusal = this.usage!.refusal;
     if (refusal === null || this.counters === null || this.rejected) return false;
     this.rejected = true;
-    this.count("token_ratelimit_request_body_refused", "none", 1);
+    this.count(REQUEST_BODY_REFUSED_METRIC, "none", 1);
     refuseRequestBody(refusal, this.config!.openAiErrors);
     return true;
   }
@@ -130,7 +115,7 @@ export class LimitedStream extends HttpContext {
   /** Redis could not answer: fail open (as Higress) unless failure_mode_deny. True when denied. */
   storeFailure(reason: string): bool {
     logWarn("ai-token-ratelimit: rate limit store unavailable: " + reason);
-    this.count("token_ratelimit_store_failure", "none", 1);
+    this.count(STORE_FAILURE_METRIC, "none", 1);
     if (!this.config!.failureModeDeny) return false;
     this.answer(STORE_UNAVAILABLE);
     return true;
@@ -205,8 +190,10 @@ export class LimitedStream extends HttpContext {
     this.rejected = true;
     const seconds = retryAfter.toString();
     const headers = [new Header(RESET_HEADER, seconds), new Header(RETRY_AFTER_HEADER, seconds)];
+    // As Higress: the rejection is recorded in ai_log for the access log, then answered.
+    new AiLog().string(STATUS_KEY, LIMITED_STATUS).write("ai-token-ratelimit");
     sendReply(RATE_LIMITED, config.openAiErrors, headers, config.rejectedCode, config.rejectedMsg);
-    this.count("token_ratelimit_count", "none", 1);
+    this.count(RATE_LIMITED_METRIC, "none", 1);
   }
 
   private resume(): void {
@@ -238,7 +225,7 @@ export class LimitedStream extends HttpContext {
     if (this.usage === null || this.rejected) return HeaderAction.Continue;
     this.usage!.onResponseHeaders();
     // Read now: a stream that ends without its response's end is charged from onDelete.
-    this.readLabels();
+    this.metrics.readLabels();
     if (this.config!.showLimitQuotaHeader && this.limit >= 0) {
       setResponseHeader(LIMIT_HEADER, this.limit.toString());
       setResponseHeader(REMAINING_HEADER, this.remaining.toString());
@@ -265,6 +252,8 @@ export class LimitedStream extends HttpContext {
 
   /** A stream that ended before its response did (client hang-up, upstream reset) is charged now (A4). */
   onDelete(): void {
+    // The stream's filter state is gone: the charge is counted, not logged.
+    this.live = false;
     if (this.usage !== null && !this.rejected) this.charge();
   }
 
@@ -275,10 +264,15 @@ export class LimitedStream extends HttpContext {
     const model = this.usage!.modelOf(usage);
     const amount = usage.charge();
     if (usage.estimated) {
-      if (amount > 0) this.count("token_ratelimit_estimated_token", model, amount);
+      if (amount > 0) this.count(ESTIMATED_TOKEN_METRIC, model, amount);
     } else {
-      if (usage.inputTokens > 0) this.count("token_ratelimit_input_token", model, usage.inputTokens);
-      if (usage.outputTokens > 0) this.count("token_ratelimit_output_token", model, usage.outputTokens);
+      if (usage.inputTokens > 0) this.count(INPUT_TOKEN_METRIC, model, usage.inputTokens);
+      if (usage.outputTokens > 0) this.count(OUTPUT_TOKEN_METRIC, model, usage.outputTokens);
+    }
+    if (this.live) {
+      const log = new AiLog().int(INPUT_TOKEN_KEY, usage.inputTokens).int(OUTPUT_TOKEN_KEY, usage.outputTokens);
+      if (usage.estimated) log.bool(ESTIMATED_KEY, true);
+      log.write("ai-token-ratelimit");
     }
     const counters = this.counters;
     if (counters === null) return;
@@ -287,7 +281,7 @@ export class LimitedStream extends HttpContext {
     const status = client.send(scriptCommand(client, CHARGE, counters, 1).int(amount), new ChargeReply(this));
     if (status != Status.Ok) {
       logWarn("ai-token-ratelimit: charge could not be sent: status " + status.toString());
-      this.count("token_ratelimit_charge_failure", model, 1);
+      this.count(CHARGE_FAILURE_METRIC, model, 1);
     } else if (logEnabled(LogLevel.Debug)) {
       logDebug("ai-token-ratelimit: charged " + amount.toString() + " tokens");
     }

@@ -2,6 +2,7 @@
 import { Status, MetricType } from "../abi/enums";
 import * as host from "../abi/hostcalls";
 import { trafficLabel } from "./metric-label";
+import { getPropertyString, ROUTE_NAME, CLUSTER_NAME } from "./properties";
 
 // Every name stays cached: Envoy hands out a new id (and keeps it) on every define, so a name
 // defined twice would cost the proxy more than this map costs us.
@@ -68,14 +69,20 @@ const models = new LabelValues();
 const consumers = new LabelValues();
 
 /**
- * Builds a counter name from its labels and the counter's own suffix. Route and cluster come from
- * the proxy's configuration and are used as they are (Higress's names keep their `.` and `|`);
- * model and consumer come from traffic and arrive cut and cleaned (trafficLabel).
+ * The name of an AI metric in Higress's layout (ai-statistics, ai-token-ratelimit), which Higress's
+ * bootstrap stats_tags turn into the labels ai_route, ai_cluster, ai_model and ai_consumer of
+ * `route_upstream_model_consumer_metric_<name>`. Route and cluster come from the proxy's
+ * configuration and are used as they are (their `.` and `|` stay: the tags match lazily up to the
+ * next `.upstream`, `.model`); model and consumer come from traffic and arrive cut and cleaned
+ * (trafficLabel), so they can hold no `.`. Each plugin's `<name>`s carry its own prefix
+ * (`token_ratelimit_`, `quota_`), so none equals one of ai-statistics' (A3).
  */
-export type CounterName = (route: string, cluster: string, model: string, consumer: string, suffix: string) => string;
+export function aiMetricName(route: string, cluster: string, model: string, consumer: string, name: string): string {
+  return "route." + route + ".upstream." + cluster + ".model." + model + ".consumer." + consumer + ".metric." + name;
+}
 
 /**
- * Counter ids for the labels seen last. Requests in a row mostly share route, upstream, model and
+ * Counter ids (names from aiMetricName) for the labels seen last. Requests in a row mostly share route, upstream, model and
  * consumer, so four string comparisons replace building and hashing each name. Model and consumer
  * are made labels here, at the root, whoever calls: cut and cleaned by trafficLabel, and past
  * MAX_LABEL_VALUES distinct values of one, that one is OVERFLOW_LABEL. After MAX_COUNTER_NAMES
@@ -91,8 +98,6 @@ export class LabelledCounters {
   private consumerShown: string = "";
   private suffixes: Array<string> = [];
   private ids: Array<u32> = [];
-
-  constructor(private format: CounterName) {}
 
   id(route: string, cluster: string, model: string, consumer: string, suffix: string): u32 {
     // A short clean label comes back as the same string, so the comparisons below stay by identity.
@@ -111,10 +116,9 @@ export class LabelledCounters {
     for (let i = 0; i < this.suffixes.length; i++) {
       if (same(unchecked(this.suffixes[i]), suffix)) return unchecked(this.ids[i]);
     }
-    const format = this.format;
-    let name = format(route, cluster, this.modelShown, this.consumerShown, suffix);
+    let name = aiMetricName(route, cluster, this.modelShown, this.consumerShown, suffix);
     // Past the cap, new label sets share one name, so no client can grow the proxy's stats without end.
-    if (!counters.has(name) && counters.size >= MAX_COUNTER_NAMES) name = format(OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, suffix);
+    if (!counters.has(name) && counters.size >= MAX_COUNTER_NAMES) name = aiMetricName(OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL, suffix);
     const id = counter(name);
     // A refused name (id 0) is asked again next time.
     if (id != 0) {
@@ -122,6 +126,37 @@ export class LabelledCounters {
       this.ids.push(id);
     }
     return id;
+  }
+}
+
+// One per VM, like the names: every stream of the module counts through it.
+const AI_COUNTERS = new LabelledCounters();
+
+/**
+ * One stream's AI metrics: route and cluster are read the first time a metric needs them, or by
+ * readLabels while the stream lives (a charge's reply, counted after the stream ended, can no
+ * longer read them); `-` when the proxy has none, as Higress. The consumer is the plugin's to set.
+ */
+export class StreamCounters {
+  private labelsRead: bool = false;
+  private route: string = "-";
+  private cluster: string = "-";
+  consumer: string = "none";
+
+  /** Reads route and cluster now, once: call it while the stream lives. */
+  readLabels(): void {
+    if (this.labelsRead) return;
+    this.labelsRead = true;
+    const route = getPropertyString(ROUTE_NAME);
+    if (route !== null) this.route = route;
+    const cluster = getPropertyString(CLUSTER_NAME);
+    if (cluster !== null) this.cluster = cluster;
+  }
+
+  /** Adds `amount` to the counter `name` of this stream's route, cluster and consumer and of `model`. */
+  count(name: string, model: string, amount: i64): void {
+    this.readLabels();
+    incrementMetric(AI_COUNTERS.id(this.route, this.cluster, model, this.consumer, name), amount);
   }
 }
 

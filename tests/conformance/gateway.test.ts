@@ -100,10 +100,11 @@ test("upstream down gives 503 with Envoy's text", async () => {
   }
 });
 
-test("plugin metrics appear in Prometheus text on the admin listener", async () => {
+test("plugin metrics appear in Prometheus text on the admin listener, the custom namespace wasmcustom stripped as Envoy does", async () => {
   await request(`${gateway.url}/v1/m`, { headers: [["host", "a.example.com"], ["x-test-operation", "metrics"]] });
   const res = await request(`${gateway.adminUrl}/stats/prometheus`);
-  assert.match(res.body, /# TYPE envoy_wasmcustom_probe_requests counter\nenvoy_wasmcustom_probe_requests\{\} 5\n/);
+  assert.match(res.body, /# TYPE probe_requests counter\nprobe_requests\{\} 5\n/);
+  assert.doesNotMatch(res.body, /envoy_/);
 });
 
 test("config errors name the field", () => {

@@ -6,6 +6,7 @@ import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { createHost, GET } from "../host/direct.ts";
+import { aiMetric, quotaMetric } from "../support/metric-names.ts";
 
 const ADMIN = "admin-key-0001";
 const USER1 = "user1-key-0002";
@@ -219,7 +220,7 @@ test("a charge Redis refuses is logged and counted as charge_failure once, never
     await redis.client.set("chat_quota:aliyun-user1", "not-a-number");
     s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]);
     s.sendResponseBody(JSON.stringify({ model: "qwen-max", usage: { prompt_tokens: 3, completion_tokens: 12 } }), true);
-    const metric = "wasmcustom.ai_quota.route.test-route.consumer.aliyun-user1.model.none.charge_failure";
+    const metric = aiMetric({ route: "test-route", cluster: "outbound|80||upstream.static", model: "none", consumer: "aliyun-user1" }, quotaMetric("CHARGE_FAILURE_METRIC"));
     await waitFor(() => host.metric(metric) === 1);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(host.metric(metric), 1, "counted once");

@@ -8,6 +8,7 @@ import { createHost, GET } from "../host/direct.ts";
 import { request } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { waitFor } from "../support/net.ts";
+import { aiMetric, ratelimitMetric } from "../support/metric-names.ts";
 
 const REDIS_CLUSTER = "outbound|80||local-redis.static";
 const USER1 = "user1-key-0002";
@@ -81,7 +82,7 @@ test("the walkthrough: the first chat passes and is charged, the next within the
   assert.ok(Number(second.headers["retry-after"]) > 0);
   assert.equal(await redis.client.get(keyOf(USER1)), String(PROMPT + COMPLETION), "a rejected request is not charged");
   assert.equal((await chat(g, USER2)).status, 200, "each key has its own counter");
-  const rejections = g.metrics().find((m) => m.name === "wasmcustom.route.aliyun.upstream.llm.model.none.consumer.aliyun-user1.metric.token_ratelimit_count");
+  const rejections = g.metrics().find((m) => m.name === aiMetric({ route: "aliyun", cluster: "llm", model: "none", consumer: "aliyun-user1" }, ratelimitMetric("RATE_LIMITED_METRIC")));
   assert.equal(rejections?.value, 1);
 });
 
@@ -298,7 +299,7 @@ test("a charge Redis refuses after the response ended is logged and counted as t
   // Not a number: the check reads it as 0 and passes, the charge's INCRBY fails.
   await redis.client.set("higress-token-ratelimit:default_rule:limit_by_per_header:60:x-api-key:" + USER1, "not-a-number");
   assert.equal((await chat(g, USER1)).status, 200);
-  const metric = "wasmcustom.route.aliyun.upstream.llm.model.none.consumer.aliyun-user1.metric.token_ratelimit_charge_failure";
+  const metric = aiMetric({ route: "aliyun", cluster: "llm", model: "none", consumer: "aliyun-user1" }, ratelimitMetric("CHARGE_FAILURE_METRIC"));
   await waitFor(() => g.metrics().some((m) => m.name === metric));
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(g.metrics().find((m) => m.name === metric)?.value, 1);

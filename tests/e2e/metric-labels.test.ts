@@ -15,6 +15,8 @@ import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
 import { sourceConstant } from "../support/source-constants.ts";
+import { aiMetric, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
+import { extractTags } from "../host/stats-tags.ts";
 
 const MAX_LABEL_LENGTH = Number(sourceConstant("shared/runtime/metric-label.ts", "MAX_LABEL_LENGTH"));
 const MAX_LABEL_VALUES = Number(sourceConstant("shared/runtime/metrics.ts", "MAX_LABEL_VALUES"));
@@ -31,10 +33,8 @@ const MESSAGES = [{ role: "user", content: "Who are you?" }];
 const PROMPT = 3;
 const COMPLETION = 12;
 
-// Higress's stats_tags, as its bootstrap extracts ai_route, ai_cluster, ai_model and ai_consumer
-// (non-greedy, first match), and the same shape for ai-quota's names.
-const RATELIMIT_NAME = /^wasmcustom\.route\.(.*?)\.upstream\.(.*?)\.model\.(.*?)\.consumer\.(.*?)\.metric\.([a-z_]+)$/;
-const QUOTA_NAME = /^wasmcustom\.ai_quota\.route\.(.*?)\.consumer\.(.*?)\.model\.(.*?)\.([a-z_]+)$/;
+/** Every AI metric, both plugins', once Higress's stats_tags took its four labels out. */
+const TAG_EXTRACTED = /^wasmcustom\.route\.upstream\.model\.consumer\.metric\.[a-z_]+$/;
 
 let redis: RedisServer;
 let echo: Upstream;
@@ -89,23 +89,24 @@ test("model and consumer labels from traffic are cut and cleaned in every stat n
     });
     assert.equal(answer.status, 200);
     const cluster = c.route === "answer-model" ? "echo" : "silent";
-    const limited = `wasmcustom.route.${c.route}.upstream.${cluster}.model.${c.modelLabel}.consumer.${c.consumerLabel}.metric.token_ratelimit_`;
-    const quota = `wasmcustom.ai_quota.route.${c.route}.consumer.${c.consumerLabel}.model.${c.modelLabel}.`;
-    const value = (name: string) => g.metrics().find((m) => m.name === name)?.value;
+    const labels = { route: c.route, cluster, model: c.modelLabel, consumer: c.consumerLabel };
+    const value = (name: string) => g.metrics().find((m) => m.name === aiMetric(labels, name))?.value;
+    const [limitedIn, limitedOut] = [ratelimitMetric("INPUT_TOKEN_METRIC"), ratelimitMetric("OUTPUT_TOKEN_METRIC")];
+    const [quotaIn, quotaOut] = [quotaMetric("INPUT_TOKEN_METRIC"), quotaMetric("OUTPUT_TOKEN_METRIC")];
     // Counted when the answer ends; a name that is not as expected never appears, so wait, then compare.
-    await waitFor(() => value(`${limited}output_token`) !== undefined && value(`${quota}output_token`) !== undefined).catch(() => {});
-    assert.deepEqual([value(`${limited}input_token`), value(`${limited}output_token`)], [PROMPT, COMPLETION], `ai-token-ratelimit's counters for ${c.model.slice(0, 40)}`);
-    assert.deepEqual([value(`${quota}input_token`), value(`${quota}output_token`)], [PROMPT, COMPLETION], `ai-quota's counters for ${c.model.slice(0, 40)}`);
+    await waitFor(() => value(limitedOut) !== undefined && value(quotaOut) !== undefined).catch(() => {});
+    assert.deepEqual([value(limitedIn), value(limitedOut)], [PROMPT, COMPLETION], `ai-token-ratelimit's counters for ${c.model.slice(0, 40)}`);
+    assert.deepEqual([value(quotaIn), value(quotaOut)], [PROMPT, COMPLETION], `ai-quota's counters for ${c.model.slice(0, 40)}`);
   }
   const names = g.metrics().map((m) => m.name);
   assert.equal(names.length, 4 * CASES.length, "two counters per chat and plugin, no others");
   for (const name of names) {
-    const labels = RATELIMIT_NAME.exec(name) ?? QUOTA_NAME.exec(name);
-    assert.ok(labels, `${name.slice(0, 200)} has the documented shape`);
+    const tagged = extractTags(name);
+    assert.match(tagged.name, TAG_EXTRACTED, `${name.slice(0, 200)} has the documented shape`);
+    assert.deepEqual(tagged.tags.map(([tag]) => tag), ["ai_route", "ai_cluster", "ai_model", "ai_consumer"]);
     // Each label read back by the tag regexes is what the plugin meant: no `.` inside any.
-    const segments = name.split(".").length;
-    assert.equal(segments, name.startsWith("wasmcustom.ai_quota.") ? 9 : 11, `${name.slice(0, 200)}: no label adds a segment`);
-    for (const label of labels.slice(1)) assert.match(label, LABEL);
+    assert.equal(name.split(".").length, 11, `${name.slice(0, 200)}: no label adds a segment`);
+    for (const [tag, label] of tagged.tags) if (tag === "ai_model" || tag === "ai_consumer") assert.match(label, LABEL);
   }
   const scrape = await request(`${g.adminUrl}/stats/prometheus`);
   assert.equal(scrape.status, 200);
@@ -128,22 +129,24 @@ function assertEachNameDefinedOnce(host: Awaited<ReturnType<typeof createHost>>)
   assert.equal(defined, host.chain.metrics().length, "no name defined twice");
 }
 
+/** The cluster of a direct host's streams (tests/host/direct.ts). */
+const DIRECT_CLUSTER = "outbound|80||upstream.static";
+
 const PLUGINS = [
   {
     plugin: "ai-quota", config: QUOTA,
-    output: (model: string, consumer: string, route = "test-route") => `wasmcustom.ai_quota.route.${route}.consumer.${consumer}.model.${model}.output_token`,
+    output: (model: string, consumer: string, route = "test-route", cluster = DIRECT_CLUSTER) => aiMetric({ route, cluster, model, consumer }, quotaMetric("OUTPUT_TOKEN_METRIC")),
     // No quota key: 403, counted under the plugin's own model label.
     reject: async (_consumer: string) => {},
-    rejected: (consumer: string) => `wasmcustom.ai_quota.route.test-route.consumer.${consumer}.model.none.rejected_no_quota`,
+    rejected: (consumer: string) => aiMetric({ route: "test-route", cluster: DIRECT_CLUSTER, model: "none", consumer }, quotaMetric("NO_QUOTA_METRIC")),
   },
   {
     plugin: "ai-token-ratelimit", config: RATELIMIT,
-    output: (model: string, consumer: string, route = "test-route", cluster = "outbound|80||upstream.static") =>
-      `wasmcustom.route.${route}.upstream.${cluster}.model.${model}.consumer.${consumer}.metric.token_ratelimit_output_token`,
+    output: (model: string, consumer: string, route = "test-route", cluster = DIRECT_CLUSTER) => aiMetric({ route, cluster, model, consumer }, ratelimitMetric("OUTPUT_TOKEN_METRIC")),
     reject: async (consumer: string) => {
       await redis.client.set(`higress-token-ratelimit:labels:limit_by_per_consumer:60:x-mse-consumer:${consumer}`, 2_000_000_000);
     },
-    rejected: (consumer: string) => `wasmcustom.route.test-route.upstream.outbound|80||upstream.static.model.none.consumer.${consumer}.metric.token_ratelimit_count`,
+    rejected: (consumer: string) => aiMetric({ route: "test-route", cluster: DIRECT_CLUSTER, model: "none", consumer }, ratelimitMetric("RATE_LIMITED_METRIC")),
   },
 ];
 

@@ -13,6 +13,7 @@ import { startUpstream, type Upstream, type UpstreamOptions, type Encoding } fro
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
+import { quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
 
 const USER1 = "user1-key-0002";
 const QUOTA_START = 1000;
@@ -83,7 +84,7 @@ async function expectCharges(expected: { quota: number; limit: number }, message
 /** Both plugins' estimate metrics, [ai-quota, ai-token-ratelimit]. */
 function estimated(g: Gateway): number[] {
   const value = (suffix: string) => g.metrics().filter((m) => m.name.endsWith(suffix)).reduce((sum, m) => sum + m.value, 0);
-  return [value(".estimated_token"), value(".metric.token_ratelimit_estimated_token")];
+  return [value(`.metric.${quotaMetric("ESTIMATED_TOKEN_METRIC")}`), value(`.metric.${ratelimitMetric("ESTIMATED_TOKEN_METRIC")}`)];
 }
 
 const tokensOf = (bytes: number) => Math.ceil(bytes / BYTES_PER_TOKEN);

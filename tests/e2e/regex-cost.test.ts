@@ -11,6 +11,7 @@ import { startGateway, type Gateway } from "../host/gateway.ts";
 import { e2eFixture } from "../support/e2e-fixture.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
+import { aiMetric, ratelimitMetric } from "../support/metric-names.ts";
 
 const REDIS_CLUSTER = "outbound|80||local-redis.static";
 const REDIS = { service_name: "local-redis.static", service_port: 80 };
@@ -19,7 +20,7 @@ const WORST = "regexp:(a|b){0,399}c";
 /** 12 KB, as in the issue; Node's HTTP server takes 16 KiB of headers. */
 const HUGE = "a".repeat(12_000) + "c";
 const TOO_LONG = { status: 431, body: "ai-token-ratelimit: a value is too long to match the limit keys" };
-const REFUSED_METRIC = "wasmcustom.route.aliyun.upstream.llm.model.none.consumer.none.metric.token_ratelimit_value_too_long";
+const REFUSED_METRIC = aiMetric({ route: "aliyun", cluster: "llm", model: "none", consumer: "none" }, ratelimitMetric("VALUE_TOO_LONG_METRIC"));
 
 const fixture = e2eFixture({ completionTokens: 12 });
 

@@ -11,6 +11,7 @@ import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { createHost, GET } from "../host/direct.ts";
 import { sourceReply } from "../support/source-constants.ts";
+import { aiMetric, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
 
 const USER = "user1-key-0002";
 const CONSUMER = "aliyun-user1";
@@ -136,8 +137,8 @@ test("a refused body is counted in each plugin's metric", async () => {
   await send(quota, `{"stream":1}`, JSON_TYPE);
   await send(limiter, `{"stream":1}`, JSON_TYPE);
   const value = (g: Gateway, name: string) => g.metrics().find((m) => m.name === name)?.value;
-  assert.ok((value(quota, `wasmcustom.ai_quota.route.aliyun.consumer.${CONSUMER}.model.none.rejected_request_body`) ?? 0) >= 1);
-  assert.ok((value(limiter, `wasmcustom.route.aliyun.upstream.llm.model.none.consumer.${CONSUMER}.metric.token_ratelimit_request_body_refused`) ?? 0) >= 1);
+  assert.ok((value(quota, aiMetric({ route: "aliyun", cluster: "llm", model: "none", consumer: CONSUMER }, quotaMetric("REQUEST_BODY_REFUSED_METRIC"))) ?? 0) >= 1);
+  assert.ok((value(limiter, aiMetric({ route: "aliyun", cluster: "llm", model: "none", consumer: CONSUMER }, ratelimitMetric("REQUEST_BODY_REFUSED_METRIC"))) ?? 0) >= 1);
 });
 
 test("a body that is not a JSON object goes on unchanged and is not held to its end; with a consumer out of quota nothing goes", async () => {
@@ -192,7 +193,7 @@ test("an escaped model value and model key label the metrics as the upstream rea
       s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]);
       s.sendResponseBody(JSON.stringify({ usage: { prompt_tokens: 3, completion_tokens: 12 } }), true);
     }
-    await waitFor(() => host.metric(`wasmcustom.ai_quota.route.test-route.consumer.${CONSUMER}.model.qwen-max.output_token`) === 24);
+    await waitFor(() => host.metric(aiMetric({ route: "test-route", cluster: "outbound|80||upstream.static", model: "qwen-max", consumer: CONSUMER }, quotaMetric("OUTPUT_TOKEN_METRIC"))) === 24);
     assert.equal(host.chain.failed(), false);
   });
 });

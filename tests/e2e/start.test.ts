@@ -13,10 +13,14 @@ import { repoRoot } from "../support/paths.ts";
 import { runNpmStart } from "../support/npm-start.ts";
 import { staleModules } from "../../scripts/stale-build.ts";
 import { NO_KEY } from "../support/key-auth.ts";
+import { DEFAULT_STATS_PORT } from "../host/gateway-config.ts";
+import { prometheusFamily, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
 
-test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota", async () => {
-  const start = await runNpmStart();
+test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota; stats on the STATS_PORT it prints", async () => {
+  const statsPort = await freePort();
+  const start = await runNpmStart({ STATS_PORT: String(statsPort) });
   const { base, key } = start;
+  const output = () => start.output();
   try {
     const admin = [["x-api-key", key("aliyun-admin")]] as Array<[string, string]>;
     const refresh = await request(`${base}/v1/chat/completions/quota/refresh`, { headers: admin, body: "consumer=aliyun-user1&quota=100" });
@@ -28,6 +32,14 @@ test("npm start serves the walkthrough: refresh, a charged chat, 429 within the 
     assert.equal((await request(`${base}/v1/chat/completions`, { headers: user1, body: chatBody })).status, 429);
     const user2 = await request(`${base}/v1/chat/completions`, { headers: [["x-api-key", key("aliyun-user2")]], body: chatBody });
     assert.deepEqual([user2.status, user2.body], [403, "Request denied by ai quota check, No quota left"]);
+    assert.match(output(), new RegExp(`stats: http://127\\.0\\.0\\.1:${statsPort}/stats/prometheus`));
+    const stats = (await request(`http://127.0.0.1:${statsPort}/stats/prometheus`)).body;
+    const labels = 'ai_route="aliyun",ai_cluster="llm",ai_model="qwen-max",ai_consumer="aliyun-user1"';
+    assert.match(stats, new RegExp(`^${prometheusFamily(ratelimitMetric("INPUT_TOKEN_METRIC"))}\\{${labels}\\} \\d+$`, "m"));
+    assert.match(stats, new RegExp(`^${prometheusFamily(quotaMetric("OUTPUT_TOKEN_METRIC"))}\\{${labels}\\} \\d+$`, "m"));
+    // One access log line per request on stdout, the 403 among them.
+    await waitFor(() => /"response_code":"403"/.test(output()), 3000);
+    assert.match(output(), /^\{"ai_log":"\{\\"quota_status\\":\\"no_quota\\"\}","consumer":"aliyun-user2",.*"response_code":"403"/m);
   } finally {
     await start.stop();
   }
@@ -76,7 +88,7 @@ test("key-auth's Try it: tests/host/cli.ts on stack/gateway.yaml answers the REA
   const shipped = readFileSync(`${repoRoot}stack/gateway.yaml`, "utf8");
   const dir = mkdtempSync(join(tmpdir(), "gateway-file-"));
   const file = join(dir, "gateway.yaml");
-  writeFileSync(file, shipped.replace("port: 8080", "port: 0").replace("port: 9901", "port: 0").replace("http://127.0.0.1:8000", fixture.upstream.url).replace("127.0.0.1:6379", `127.0.0.1:${fixture.redis.port}`).replaceAll("../build/", `${repoRoot}build/`));
+  writeFileSync(file, shipped.replace("port: 8080", "port: 0").replace(`port: ${DEFAULT_STATS_PORT}`, "port: 0").replace("http://127.0.0.1:8000", fixture.upstream.url).replace("127.0.0.1:6379", `127.0.0.1:${fixture.redis.port}`).replaceAll("../build/", `${repoRoot}build/`));
   const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}tests/host/cli.ts`, file], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (c) => (output += c));

@@ -8,7 +8,8 @@ if (!file) {
   process.exit(2);
 }
 try {
-  const gateway = await startGateway(file);
+  // Like Envoy's access log on /dev/stdout: one line per request.
+  const gateway = await startGateway(file, { onAccessLog: (line) => process.stdout.write(line + "\n") });
   console.log(`listening on ${gateway.url}`);
   console.log(`admin (Prometheus stats at /stats/prometheus) on ${gateway.adminUrl}`);
   printLogs(gateway);

@@ -311,6 +311,7 @@ export class FilterManager implements FilterChainStream, FilterCallbacks {
     if (this.finished) return;
     this.finished = true;
     for (const filter of this.filters) filter.onLog();
+    this.downstream.onLog?.({ requestHeaders: this.requestHeaders, responseCode: this.responseCode(), filterState: this.filterState });
     for (const filter of this.filters) filter.onDestroy();
   }
 }

@@ -50,6 +50,14 @@ export interface GatewayConfig {
   logLevel: number;
 }
 
+/**
+ * The port `npm start` serves /stats/prometheus on (STATS_PORT changes it), and stack/gateway.yaml's
+ * and envoy/envoy.yaml's: 15020, where a Higress gateway serves it and where Higress's own
+ * Prometheus setup scrapes (`gateway:15020`, `/stats/prometheus`), so a scrape config written for
+ * Higress finds this gateway unchanged. (9901 stays Envoy's admin in envoy/envoy.yaml.)
+ */
+export const DEFAULT_STATS_PORT = 15020;
+
 export class GatewayConfigError extends Error {}
 
 type Obj = Record<string, unknown>;

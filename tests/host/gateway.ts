@@ -1,7 +1,8 @@
 /**
  * A real HTTP gateway on loopback around the Wasm filter chain: Envoy-style request headers,
- * route matching, streaming to and from the upstream cluster, and an admin listener with
- * Prometheus stats.
+ * route matching, streaming to and from the upstream cluster, an admin listener with
+ * Prometheus stats (as Envoy with Higress's stats_tags renders them), and an access log line per
+ * request (access-log.ts).
  */
 import http from "node:http";
 import https from "node:https";
@@ -12,6 +13,7 @@ import { createFilterChain, type WasmChain } from "./chain.ts";
 import { RedisBridge } from "./redis-bridge.ts";
 import { loadGatewayConfig, parseGatewayConfig, domainMatches, type GatewayConfig, type HttpCluster, type RouteConfig } from "./gateway-config.ts";
 import { renderPrometheus } from "./prometheus.ts";
+import { accessLogLine } from "./access-log.ts";
 import type { FilterChainStream, HeaderList, LogEntry, MetricSample, StreamInfo } from "./stream-api.ts";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer", "http2-settings"]);
@@ -26,6 +28,8 @@ export interface Gateway {
   logs(): LogEntry[];
   /** The router's own log lines (upstream failures and timeouts), as Envoy logs them beside the plugins'. */
   routerLogs(): string[];
+  /** The access log lines of the last ACCESS_LOG_KEPT requests, oldest first. */
+  accessLog(): string[];
   close(): Promise<void>;
 }
 
@@ -35,13 +39,27 @@ export const UPSTREAM_CONNECT_TIMEOUT = "upstream connect error or disconnect/re
 export const UPSTREAM_TLS_FAILURE = "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error";
 export const UPSTREAM_TIMEOUT = "upstream request timeout";
 
+/** Access log lines kept in memory; a long-running gateway prints them (onAccessLog) rather than keeps them. */
+const ACCESS_LOG_KEPT = 10_000;
+
+export interface GatewayOptions {
+  /** Called with each access log line as its request ends (cli.ts and npm start print it). */
+  onAccessLog?: (line: string) => void;
+}
+
 /** Starts the gateway; the config is an object, a parsed GatewayConfig, or a YAML file path. */
-export async function startGateway(config: string | object): Promise<Gateway> {
+export async function startGateway(config: string | object, options: GatewayOptions = {}): Promise<Gateway> {
   const parsed = typeof config === "string" ? loadGatewayConfig(config) : "httpClusters" in config ? (config as GatewayConfig) : parseGatewayConfig(config);
   const redis = new RedisBridge(parsed.redisClusters);
   const chain = await createFilterChain(parsed.plugins, { mode: parsed.mode, redis, logLevel: parsed.logLevel });
   const routerLogs: string[] = [];
-  const server = http.createServer((req, res) => handle(parsed, chain, req, res, (line) => routerLogs.push(line)));
+  const accessLog: string[] = [];
+  const log = (line: string) => {
+    accessLog.push(line);
+    if (accessLog.length > ACCESS_LOG_KEPT) accessLog.splice(0, accessLog.length - ACCESS_LOG_KEPT);
+    options.onAccessLog?.(line);
+  };
+  const server = http.createServer((req, res) => handle(parsed, chain, req, res, (line) => routerLogs.push(line), log));
   server.keepAliveTimeout = 1000;
   const admin = http.createServer((req, res) => {
     if (req.url === "/stats/prometheus") {
@@ -63,6 +81,7 @@ export async function startGateway(config: string | object): Promise<Gateway> {
     metrics: () => chain.metrics(),
     logs: () => chain.logs(),
     routerLogs: () => routerLogs,
+    accessLog: () => [...accessLog],
     close: async () => {
       server.closeAllConnections();
       admin.closeAllConnections();
@@ -130,7 +149,8 @@ function failureReply(error: NodeJS.ErrnoException, connectTimedOut: boolean): s
   return UPSTREAM_FAILURE;
 }
 
-function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessage, res: http.ServerResponse, log: (line: string) => void): void {
+function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessage, res: http.ServerResponse, log: (line: string) => void, accessLog: (line: string) => void): void {
+  const started = performance.now();
   const headers = requestHeaders(req);
   const route = matchRoute(config, req.headers.host ?? "", req.url ?? "/");
   const info: StreamInfo = {
@@ -292,6 +312,7 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
       finished = true;
       res.destroy();
     },
+    onLog: (record) => accessLog(accessLogLine({ ...record, routeName: info.routeName, durationMs: performance.now() - started })),
   });
 
   res.on("close", () => {

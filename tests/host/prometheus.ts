@@ -1,17 +1,54 @@
-/** Plugin stats in Prometheus text format, named as Envoy's /stats/prometheus does without tag rules. */
+/**
+ * Plugin stats in Prometheus text format, as Envoy's /stats/prometheus renders them with Higress's
+ * stats_tags (envoyproxy/envoy source/server/admin/prometheus_stats.cc): names tag-extracted
+ * (stats-tags.ts); a name in the custom namespace `wasmcustom` (every plugin stat: the Wasm
+ * extension registers it) loses that prefix and gets no `envoy_`, other names get `envoy_`; every
+ * character outside [a-zA-Z0-9_] becomes `_`, and a custom name that then starts with a digit is
+ * left out. Counters, then gauges, then histograms; one `# TYPE` line per family, its series
+ * sorted, a blank line after each family.
+ */
 import type { MetricSample } from "./stream-api.ts";
+import { extractTags } from "./stats-tags.ts";
 
-/** Envoy prefixes `envoy_` and turns every character outside [a-zA-Z0-9_] into `_`. */
-export function prometheusName(name: string): string {
-  return `envoy_${name.replace(/[^a-zA-Z0-9_]/g, "_")}`;
+const CUSTOM_NAMESPACE = "wasmcustom.";
+const TYPE_ORDER = ["counter", "gauge", "histogram"] as const;
+
+/** The Prometheus name of a tag-extracted stat name; null when Envoy leaves it out. */
+export function prometheusName(extracted: string): string | null {
+  const sanitized = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, "_");
+  if (!extracted.startsWith(CUSTOM_NAMESPACE)) return `envoy_${sanitized(extracted)}`;
+  const name = sanitized(extracted.slice(CUSTOM_NAMESPACE.length));
+  return name === "" || /^[0-9]/.test(name) ? null : name;
+}
+
+/**
+ * A label value as the text format requires (`\` `"` and newline escaped). Envoy writes values
+ * unescaped; ours differ only for a route or cluster name holding one of the three, which a
+ * Prometheus scrape of Envoy would then refuse.
+ */
+export function labelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
 export function renderPrometheus(samples: MetricSample[]): string {
-  const lines: string[] = [];
-  for (const sample of [...samples].sort((a, b) => a.name.localeCompare(b.name))) {
-    const name = prometheusName(sample.name);
-    lines.push(`# TYPE ${name} ${sample.type === "histogram" ? "histogram" : sample.type}`);
-    lines.push(`${name}{} ${sample.value}`);
+  let out = "";
+  for (const type of TYPE_ORDER) {
+    const families = new Map<string, Array<{ name: string; series: string }>>();
+    for (const sample of samples) {
+      if (sample.type !== type) continue;
+      const tagged = extractTags(sample.name);
+      const family = prometheusName(tagged.name);
+      if (family === null) continue;
+      const labels = tagged.tags.map(([k, v]) => `${k}="${labelValue(v)}"`).join(",");
+      const list = families.get(family) ?? [];
+      list.push({ name: sample.name, series: `${family}{${labels}} ${sample.value}` });
+      families.set(family, list);
+    }
+    for (const family of [...families.keys()].sort()) {
+      out += `# TYPE ${family} ${type}\n`;
+      for (const s of families.get(family)!.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) out += s.series + "\n";
+      out += "\n";
+    }
   }
-  return lines.join("\n") + (lines.length ? "\n" : "");
+  return out;
 }

@@ -39,6 +39,8 @@ export interface DownstreamHandler {
   onResponseTrailers(trailers: HeaderList): void;
   /** The stream was reset after response headers left (Envoy resets instead of replying). */
   onReset(reason: string): void;
+  /** The stream ended, after the filters' on_log: what Envoy's access log prints. */
+  onLog?(record: { requestHeaders: HeaderList; responseCode: number | null; filterState: Map<string, Uint8Array> }): void;
 }
 
 /** One HTTP stream through the chain. Decode calls come from the client, encode calls from the upstream. */

@@ -7,6 +7,9 @@ import { createHost } from "../host/direct.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
 import { wasmPluginConfig } from "../support/wasmplugin.ts";
 import { redisCluster } from "../support/configure.ts";
+import { AI_STATS_TAGS } from "../host/stats-tags.ts";
+import { accessLogFormat } from "../host/access-log.ts";
+import { DEFAULT_STATS_PORT } from "../host/gateway-config.ts";
 
 const read = (file: string) => readFileSync(`${repoRoot}${file}`, "utf8");
 
@@ -71,3 +74,26 @@ for (const name of ["ai-quota", "ai-token-ratelimit"]) {
     assert.equal((walkthrough._rules_ as Array<Record<string, unknown>>)[0].authenticated_consumer_only, true);
   });
 }
+
+for (const file of Object.keys(OUTPUTS)) {
+  test(`${file}: Higress's stats_tags for AI metrics, the host's own list, and the host's access log format with ai_log (issue 17)`, () => {
+    const envoy = YAML.parse(read(file));
+    assert.deepEqual(envoy.stats_config.stats_tags, AI_STATS_TAGS, "the tags the host's /stats/prometheus applies");
+    assert.deepEqual(AI_STATS_TAGS.map((t) => t.tag_name), ["ai_route", "ai_cluster", "ai_model", "ai_consumer"]);
+    const hcm = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const format = hcm.access_log[0].typed_config.log_format.text_format_source.inline_string as string;
+    assert.equal(format, accessLogFormat());
+    assert.ok(format.startsWith('{"ai_log":"%FILTER_STATE(wasm.ai_log:PLAIN)%"'), "Higress's spelling, first as in its default format");
+    const stats = envoy.static_resources.listeners.find((l: any) => l.name === "stats");
+    assert.equal(stats.address.socket_address.port_value, DEFAULT_STATS_PORT);
+    const route = stats.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0];
+    assert.deepEqual(route.match, { prefix: "/stats/prometheus" });
+    const admin = envoy.static_resources.clusters.find((c: any) => c.name === route.route.cluster);
+    assert.equal(admin.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, envoy.admin.address.socket_address.port_value, "forwarded to Envoy's admin");
+  });
+}
+
+test("stack/gateway.yaml and docker-compose.yml serve /stats/prometheus on the default stats port", () => {
+  assert.equal(YAML.parse(read(GATEWAY_FILE)).admin.port, DEFAULT_STATS_PORT);
+  assert.ok(YAML.parse(read("docker-compose.yml")).services.gateway.ports.includes(`${DEFAULT_STATS_PORT}:${DEFAULT_STATS_PORT}`));
+});

@@ -13,8 +13,9 @@ export interface RunningStart {
   stop(): Promise<void>;
 }
 
+/** Ports default to free ones (PORT and STATS_PORT 0), so several can run at once. */
 export async function runNpmStart(env: Record<string, string> = {}): Promise<RunningStart> {
-  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}scripts/start.ts`], { env: { ...process.env, PORT: "0", STATS_PORT: "0", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (c) => (output += c));
   child.stderr.on("data", (c) => (output += c));

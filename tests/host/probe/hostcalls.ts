@@ -201,6 +201,11 @@ class ProbeStream extends HttpContext {
       reply(200, value === null ? "null" : value);
       return HeaderAction.Continue;
     }
+    if (o == "set-ai-log") {
+      // Another plugin's ai_log (ai-statistics, say) before the AI plugins write theirs; the stream goes on.
+      setProperty(new PropertyPath(["ai_log"]), text(argument));
+      return HeaderAction.Continue;
+    }
     if (o == "filter-state-chain") {
       // The first filter of a chain marks the stream and lets it on; a later one replies with the mark.
       const mark = getPropertyString(new PropertyPath(["probe_mark"]));

@@ -1,0 +1,33 @@
+/**
+ * The AI plugins' metric names as tests name them: each plugin's names read from its
+ * `plugins/<plugin>/metrics.ts` (the one definition), in the layout of shared/runtime/metrics.ts's
+ * aiMetricName, as the host exposes them (`wasmcustom.` first) and as /stats/prometheus shows them.
+ */
+import { sourceConstant } from "./source-constants.ts";
+
+export interface AiLabels {
+  route: string;
+  cluster: string;
+  model: string;
+  consumer: string;
+}
+
+/** `wasmcustom.route.<route>.upstream.<cluster>.model.<model>.consumer.<consumer>.metric.<name>`. */
+export function aiMetric(labels: AiLabels, name: string): string {
+  return `wasmcustom.route.${labels.route}.upstream.${labels.cluster}.model.${labels.model}.consumer.${labels.consumer}.metric.${name}`;
+}
+
+/** The Prometheus family of a metric name once Higress's stats_tags took its labels out. */
+export function prometheusFamily(name: string): string {
+  return `route_upstream_model_consumer_metric_${name}`;
+}
+
+/** A metric name of ai-token-ratelimit by its constant, e.g. `ratelimitMetric("INPUT_TOKEN_METRIC")`. */
+export function ratelimitMetric(constant: string): string {
+  return sourceConstant("plugins/ai-token-ratelimit/metrics.ts", constant);
+}
+
+/** A metric name of ai-quota by its constant, e.g. `quotaMetric("NO_QUOTA_METRIC")`. */
+export function quotaMetric(constant: string): string {
+  return sourceConstant("plugins/ai-quota/metrics.ts", constant);
+}
