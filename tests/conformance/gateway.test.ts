@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, UPSTREAM_PROTOCOL_ERROR, type Gateway } from "../host/gateway.ts";
 import { parseGatewayConfig, domainMatches } from "../host/gateway-config.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { request } from "../support/net.ts";
@@ -176,6 +176,24 @@ test("re-chunking upstream bodies at every byte keeps the body the client receiv
     const through = await request(`${gw.url}/v1/chat/completions`, { body: JSON.stringify({ model: "m", stream: true, messages: [] }) });
     assert.equal(through.body, direct.body);
     assert.ok(through.body.length > 200);
+  } finally {
+    await gw.close();
+  }
+});
+
+test("a header value a plugin sets that no HTTP/1 message can carry never crashes the gateway: 503 protocol error upstream, a reset downstream, each logged", async () => {
+  const gw = await startGateway({ clusters: { llm: { url: upstream.url } }, routes: [{ name: "r", prefix: "/", cluster: "llm" }], plugins: [{ name: "probe", wasm: probeWasm("hostcalls"), config: {} }] });
+  try {
+    const sent = upstream.requests.length;
+    const toUpstream = await request(`${gw.url}/v1/x`, { headers: [["x-test-operation", "bad-request-header"]] });
+    assert.deepEqual([toUpstream.status, toUpstream.body], [503, UPSTREAM_PROTOCOL_ERROR]);
+    assert.equal(upstream.requests.length, sent, "nothing reached the upstream, no header was injected");
+    for (const op of ["bad-response-header", "bad-reply-header"]) {
+      await assert.rejects(request(`${gw.url}/v1/x`, { headers: [["x-test-operation", op]] }), /socket hang up|ECONNRESET/, op);
+    }
+    assert.match(gw.routerLogs().join("\n"), /GET \/v1\/x: request not sent: Invalid character in header content \["x-bad"\]/);
+    assert.equal(gw.routerLogs().filter((l) => /response to GET \/v1\/x not sent: Invalid character in header content \["x-bad"\]/.test(l)).length, 2);
+    assert.equal((await request(`${gw.url}/v1/x`)).status, 200, "the gateway still serves");
   } finally {
     await gw.close();
   }

@@ -38,6 +38,8 @@ export const UPSTREAM_FAILURE = "upstream connect error or disconnect/reset befo
 export const UPSTREAM_CONNECT_TIMEOUT = "upstream connect error or disconnect/reset before headers. reset reason: connection timeout";
 export const UPSTREAM_TLS_FAILURE = "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error";
 export const UPSTREAM_TIMEOUT = "upstream request timeout";
+/** A header a plugin set that no HTTP/1 message can carry (CR, LF, NUL in its value): the codec cannot send the request. */
+export const UPSTREAM_PROTOCOL_ERROR = "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
 
 /** Access log lines kept in memory; a long-running gateway prints them (onAccessLog) rather than keeps them. */
 const ACCESS_LOG_KEPT = 10_000;
@@ -203,7 +205,15 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
       headers: outHeaders as unknown as http.OutgoingHttpHeaders, agent: false as const,
       ...(secure ? { ca: trusted(cluster), servername: /^[\d.]+$|:/.test(target.hostname) ? undefined : target.hostname } : {}),
     };
-    const upstream = (secure ? https : http).request(options);
+    let upstream: http.ClientRequest;
+    try {
+      upstream = (secure ? https : http).request(options);
+    } catch (error) {
+      // Node refuses such a header before anything is sent: answered as a codec error, the gateway lives on.
+      log(`upstream ${route!.cluster} (${target.origin}) ${method} ${path}: request not sent: ${(error as Error).message}`);
+      routerReply(503, UPSTREAM_PROTOCOL_ERROR);
+      return;
+    }
     upstreamReq = upstream;
     let connectTimedOut = false;
     // Envoy's connect_timeout: from the connection attempt until it is up (TLS handshake included).
@@ -290,7 +300,17 @@ function handle(config: GatewayConfig, chain: WasmChain, req: http.IncomingMessa
       const status = Number(head.find(([k]) => k === ":status")?.[1] ?? 502);
       const out: string[] = [];
       for (const [k, v] of head) if (!k.startsWith(":") && !HOP_BY_HOP.has(k)) out.push(k, v);
-      res.writeHead(status, out);
+      try {
+        res.writeHead(status, out);
+      } catch (error) {
+        // A response header no HTTP/1 message can carry: the downstream stream is reset, as on a codec error, and the chain told.
+        log(`response to ${req.method} ${req.url} not sent: ${(error as Error).message}`);
+        finished = true;
+        upstreamReq?.destroy();
+        stream.reset("downstream protocol error");
+        res.destroy();
+        return;
+      }
       res.flushHeaders();
       if (endStream) {
         finished = true;

@@ -133,6 +133,12 @@ class ProbeStream extends HttpContext {
       continueRequest();
       return HeaderAction.StopIteration;
     }
+    // Header values no HTTP/1 message can carry (CR, LF): the host must answer, never crash.
+    if (o == "bad-request-header") setRequestHeader("x-bad", "a\r\nInjected: 1");
+    if (o == "bad-reply-header") {
+      sendLocalResponse(200, "probe", text("ok"), [new Header("x-bad", "a\r\nInjected: 1")]);
+      return HeaderAction.StopIteration;
+    }
     if (o == "edit-headers") {
       setRequestHeader("x-replaced", "one");
       addRequestHeader("x-added", "a");
@@ -320,6 +326,7 @@ class ProbeStream extends HttpContext {
     if (this.operation == "respond-in-response") {
       sendLocalResponse(418, "probe", text("teapot"), null);
     }
+    if (this.operation == "bad-response-header") setResponseHeader("x-bad", "a\r\nInjected: 1");
     return HeaderAction.Continue;
   }
 
