@@ -58,17 +58,61 @@ export const HIGRESS_IMPORTS: Record<string, string> = {
   proxy_set_upstream_override_host: sig(n(2)),
 };
 
-/** The WASI calls Envoy registers (under both module names). */
+/**
+ * The WASI calls Envoy registers (under both module names), with proxy-wasm-cpp-host's signatures
+ * (exports.h): where they differ from the WASI spec, a module importing the spec's form fails to
+ * link in Envoy, so it does here too. path_link takes 6 words (the spec has 7), path_symlink 4 (5).
+ */
 export const WASI_IMPORTS: Record<string, string> = {
   fd_write: sig(n(4)),
-  proc_exit: sig(n(1), []),
-  clock_time_get: sig([i, I, i]),
-  random_get: sig(n(2)),
-  environ_sizes_get: sig(n(2)),
+  fd_read: sig(n(4)),
+  fd_seek: sig([i, I, i, i]),
+  fd_close: sig(n(1)),
+  fd_fdstat_get: sig(n(2)),
+  fd_fdstat_set_flags: sig(n(2)),
+  fd_fdstat_set_rights: sig([i, I, I]),
   environ_get: sig(n(2)),
-  args_sizes_get: sig(n(2)),
+  environ_sizes_get: sig(n(2)),
   args_get: sig(n(2)),
+  args_sizes_get: sig(n(2)),
+  clock_time_get: sig([i, I, i]),
+  clock_res_get: sig(n(2)),
+  fd_advise: sig([i, I, I, i]),
+  fd_allocate: sig([i, I, I]),
+  fd_datasync: sig(n(1)),
+  fd_filestat_set_size: sig([i, I]),
+  fd_filestat_set_times: sig([i, I, I, i]),
+  fd_pread: sig([i, i, i, I, i]),
+  fd_pwrite: sig([i, i, i, I, i]),
+  fd_readdir: sig([i, i, i, I, i]),
+  fd_renumber: sig(n(2)),
+  fd_sync: sig(n(1)),
+  fd_tell: sig(n(2)),
+  path_create_directory: sig(n(3)),
+  path_filestat_set_times: sig([i, i, i, i, I, I, i]),
+  path_link: sig(n(6)),
+  path_readlink: sig(n(6)),
+  path_remove_directory: sig(n(3)),
+  path_rename: sig(n(6)),
+  path_symlink: sig(n(4)),
+  path_unlink_file: sig(n(3)),
+  sock_accept: sig(n(3)),
+  sock_recv: sig(n(6)),
+  sock_send: sig(n(5)),
+  sock_shutdown: sig(n(2)),
+  random_get: sig(n(2)),
+  sched_yield: sig([]),
+  poll_oneoff: sig(n(4)),
+  proc_exit: sig(n(1), []),
+  path_open: sig([i, i, i, i, i, I, I, i, i]),
+  fd_prestat_get: sig(n(2)),
+  fd_prestat_dir_name: sig(n(3)),
+  path_filestat_get: sig(n(5)),
+  fd_filestat_get: sig(n(2)),
 };
+
+/** Higress's fork declares path_rename with 5 words, upstream (and the spec) with 6. */
+const HIGRESS_WASI_IMPORTS: Record<string, string> = { ...WASI_IMPORTS, path_rename: sig(n(5)) };
 
 /** Callbacks Envoy looks up, with the signature it checks ("Bad function signature for: X"). */
 export const EXPORTS: Record<string, string> = {
@@ -106,7 +150,7 @@ export function registeredImports(mode: HostMode): Map<string, string> {
   const out = new Map<string, string>();
   const proxy = mode === "higress" ? { ...COMMON_IMPORTS, ...HIGRESS_IMPORTS } : COMMON_IMPORTS;
   for (const [name, s] of Object.entries(proxy)) out.set(`env.${name}`, s);
-  for (const [name, s] of Object.entries(WASI_IMPORTS)) {
+  for (const [name, s] of Object.entries(mode === "higress" ? HIGRESS_WASI_IMPORTS : WASI_IMPORTS)) {
     out.set(`wasi_snapshot_preview1.${name}`, s);
     out.set(`wasi_unstable.${name}`, s);
   }

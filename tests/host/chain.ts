@@ -47,6 +47,7 @@ export async function createFilterChain(plugins: PluginSpec[], options: ChainOpt
         logs,
         metrics,
         redis: options.redis,
+        env: plugin.env,
       });
       rootId = vm.rootId;
       vms.push(vm);

@@ -12,6 +12,8 @@ export interface HostOptions {
   name?: string;
   /** Shares the VM with later plugins of the same vmId and code (see PluginSpec). */
   vmId?: string;
+  /** The VM's environment variables (see PluginSpec). */
+  env?: Record<string, string>;
   mode?: HostMode;
   redis?: RedisBridge;
   logLevel?: number;
@@ -113,7 +115,7 @@ export interface Host {
 
 /** Loads the plugin(s); rejects with PluginLoadError like Envoy refusing the module or config. */
 export async function createHost(options: HostOptions): Promise<Host> {
-  const plugins: PluginSpec[] = [{ name: options.name ?? "probe", wasm: options.wasm, config: options.config ?? {}, vmId: options.vmId }, ...(options.more ?? [])];
+  const plugins: PluginSpec[] = [{ name: options.name ?? "probe", wasm: options.wasm, config: options.config ?? {}, vmId: options.vmId, env: options.env }, ...(options.more ?? [])];
   const chain = await createFilterChain(plugins, {
     mode: options.mode ?? "higress",
     redis: options.redis,

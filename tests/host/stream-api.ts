@@ -67,6 +67,8 @@ export interface PluginSpec {
   config: unknown;
   /** Plugins with the same vm_id and the same code share one VM, each with its own root context (as Envoy). */
   vmId?: string;
+  /** The VM's environment variables (Envoy's vm_config.environment_variables.key_values), seen through WASI environ_*. */
+  env?: Record<string, string>;
 }
 
 export interface LogEntry {

@@ -6,6 +6,7 @@
 import { setFlagsFromString } from "node:v8";
 import { checkModule, type AbiVersion } from "./loader.ts";
 import { registeredImports } from "./abi-table.ts";
+import { wasiCalls, WASI_ALLOWED_AT_START } from "./wasi.ts";
 import { Status, type HeaderMapView, type StreamAccess } from "./status.ts";
 import { decodePairs, encodePairs, encodePropertyPath, decodePropertyPath } from "./serde.ts";
 import type { HostMode, LogEntry } from "./stream-api.ts";
@@ -20,6 +21,8 @@ export interface VmOptions {
   logs: LogEntry[];
   metrics: MetricRegistry;
   redis?: RedisBridge;
+  /** The VM's environment variables (Envoy's vm_config.environment_variables), read through WASI environ_*. */
+  env?: Record<string, string>;
 }
 
 interface ContextRecord {
@@ -29,7 +32,11 @@ interface ContextRecord {
   deleted: boolean;
 }
 
-const RESTRICTED_ALLOWED = new Set(["proxy_log", "fd_write", "clock_time_get", "random_get", "environ_sizes_get", "environ_get", "args_sizes_get", "args_get", "proc_exit"]);
+/** Host calls allowed while the VM starts, as "module.name" (WasmBase::startVm); any other traps. */
+const RESTRICTED_ALLOWED = new Set([
+  "env.proxy_log",
+  ...[...WASI_ALLOWED_AT_START].flatMap((name) => [`wasi_snapshot_preview1.${name}`, `wasi_unstable.${name}`]),
+]);
 
 const TRACE_LIMIT = 20000;
 
@@ -325,17 +332,20 @@ export class WasmVm {
   }
 
   private importObject(mode: HostMode): WebAssembly.Imports {
-    const env: Record<string, Function> = {};
-    const wasi: Record<string, Function> = {};
+    const modules: Record<string, Record<string, Function>> = { env: {}, wasi_snapshot_preview1: {}, wasi_unstable: {} };
     const impl = this.hostCalls();
+    const wasiImpl = wasiCalls({
+      mode,
+      memory: () => this.memory,
+      log: (level, message) => level >= this.opts.logLevel && this.log(level, message),
+      env: Object.entries(this.opts.env ?? {}),
+    });
     for (const [key, signature] of registeredImports(mode)) {
       const [module, name] = key.split(".");
-      const fn = impl[name] ?? (() => Status.Unimplemented);
-      const guarded = this.timedHostCall(name, fn, paramCount(signature));
-      if (module === "env") env[name] = guarded;
-      else wasi[name] = guarded;
+      const fn = (module === "env" ? impl[name] : wasiImpl[name]) ?? (() => Status.Unimplemented);
+      modules[module][name] = this.timedHostCall(key, fn, paramCount(signature));
     }
-    return { env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi };
+    return modules;
   }
 
   /**
@@ -344,8 +354,9 @@ export class WasmVm {
    * arity, without rest arguments, so that the wrapper itself costs next to nothing of what the
    * bench counts as guest time.
    */
-  private timedHostCall(name: string, fn: Function, params: number): Function {
-    const allowedAtStart = RESTRICTED_ALLOWED.has(name);
+  private timedHostCall(key: string, fn: Function, params: number): Function {
+    const allowedAtStart = RESTRICTED_ALLOWED.has(key);
+    const name = key.slice(key.indexOf(".") + 1);
     const check = () => {
       if (this.restricted && !allowedAtStart) throw new HostTrap(`restricted_callback: ${name} called during VM start`);
     };
@@ -542,38 +553,6 @@ export class WasmVm {
         this.nextRedisToken += 4;
         return this.writeU32(tokenOut, token);
       },
-      fd_write: (fd: number, iovs: number, count: number, written: number) => {
-        if (fd !== 1 && fd !== 2) return 8;
-        const view = this.view();
-        const parts: Uint8Array[] = [];
-        for (let k = 0; k < count; k++) {
-          const p = view.getUint32(iovs + 8 * k, true);
-          const l = view.getUint32(iovs + 8 * k + 4, true);
-          parts.push(this.read(p, l));
-        }
-        const text = Buffer.concat(parts).toString("utf8").replace(/\n$/, "");
-        this.log(fd === 1 ? 2 : 4, text);
-        this.writeU32(written, parts.reduce((s, p) => s + p.length, 0));
-        return 0;
-      },
-      proc_exit: () => undefined,
-      clock_time_get: (id: number, _precision: bigint, out: number) => {
-        if (id > 1) return 58;
-        const now = id === 0 ? BigInt(Date.now()) * 1_000_000n : process.hrtime.bigint();
-        this.writeU64(out, now);
-        return 0;
-      },
-      random_get: (ptr: number, len: number) => {
-        if (len > 65536) return 28;
-        const buf = new Uint8Array(len);
-        crypto.getRandomValues(buf);
-        this.bytes().set(buf, ptr >>> 0);
-        return 0;
-      },
-      environ_sizes_get: (count: number, size: number) => (this.writeU32(count, 0), this.writeU32(size, 0), 0),
-      environ_get: () => 0,
-      args_sizes_get: (count: number, size: number) => (this.writeU32(count, 0), this.writeU32(size, 0), 0),
-      args_get: () => 0,
     };
   }
 
