@@ -198,7 +198,12 @@ export function getPropertyString(path: ArrayBuffer): string | null {
 }
 
 export function setProperty(path: ArrayBuffer, value: ArrayBuffer): Status {
-  return <Status>imports.proxy_set_property(changetype<usize>(path), path.byteLength, changetype<usize>(value), value.byteLength);
+  return setPropertyAt(path, changetype<usize>(value), value.byteLength);
+}
+
+/** The same, from `size` bytes at `ptr` (a writer's own buffer, not copied first). */
+export function setPropertyAt(path: ArrayBuffer, ptr: usize, size: usize): Status {
+  return <Status>imports.proxy_set_property(changetype<usize>(path), path.byteLength, ptr, size);
 }
 
 /** Runs after the current callback returns (Envoy defers it). */

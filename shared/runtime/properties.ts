@@ -29,6 +29,11 @@ export function setProperty(path: PropertyPath, value: ArrayBuffer): Status {
   return host.setProperty(path.bytes, value);
 }
 
+/** The same, from `size` bytes at `ptr`. */
+export function setPropertyAt(path: PropertyPath, ptr: usize, size: usize): Status {
+  return host.setPropertyAt(path.bytes, ptr, size);
+}
+
 /** The paths the plugins read. */
 export const ROUTE_NAME = new PropertyPath(["route_name"]);
 export const CLUSTER_NAME = new PropertyPath(["cluster_name"]);

@@ -6,8 +6,13 @@
  * it sets replaces the one there), write it back, keys sorted as Go's encoding/json writes a map.
  * Other plugins (ai-statistics, ai-proxy) write it too, so it is read with our own parser, which
  * never traps; a value that is not such an object is left as it is, with a warning, as wasm-go does.
+ *
+ * Written on every chat, so the usual cases are written straight into one reused byte buffer: no
+ * ai_log yet (the first writer), or one whose keys are none of ours (the second AI plugin): our
+ * pairs are appended to it as they are, keys in order among themselves. Only a value that already
+ * holds one of our keys, or that does not look like a compact object, is parsed and rewritten whole.
  */
-import { PropertyPath, getProperty, setProperty, logWarn } from "../index";
+import { PropertyPath, getProperty, setProperty, setPropertyAt, logWarn } from "../index";
 import { parseJson, JsonKind, JsonValue, jsonString } from "../json/index";
 
 const AI_LOG = new PropertyPath(["ai_log"]);
@@ -50,6 +55,64 @@ function current(): JsonValue | null {
   return inner !== null && inner.kind == JsonKind.Object ? inner : null;
 }
 
+/** The value being written, reused by every write (one stream writes at a time). */
+let scratch = new Uint8Array(256);
+let used: i32 = 0;
+
+function put(byte: i32): void {
+  if (used == scratch.length) {
+    const bigger = new Uint8Array(scratch.length * 2);
+    bigger.set(scratch);
+    scratch = bigger;
+  }
+  unchecked((scratch[used++] = <u8>byte));
+}
+
+const HEX = "0123456789abcdef";
+
+/** `json` (JSON text) as the contents of a JSON string: `"` and `\` escaped, controls as \u00XX, the rest UTF-8. */
+function putEscaped(json: string): void {
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c == 0x22 || c == 0x5c) {
+      put(0x5c);
+      put(c);
+    } else if (c < 0x20) {
+      put(0x5c);
+      put(0x75);
+      put(0x30);
+      put(0x30);
+      put(HEX.charCodeAt(c >> 4));
+      put(HEX.charCodeAt(c & 15));
+    } else if (c < 0x80) put(c);
+    else if (c < 0x800) {
+      put(0xc0 | (c >> 6));
+      put(0x80 | (c & 63));
+    } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < json.length) {
+      // jsonString leaves pairs as they are; lone surrogates cannot occur in its output of valid text.
+      const cp = 0x10000 + ((c - 0xd800) << 10) + (json.charCodeAt(++i) - 0xdc00);
+      put(0xf0 | (cp >> 18));
+      put(0x80 | ((cp >> 12) & 63));
+      put(0x80 | ((cp >> 6) & 63));
+      put(0x80 | (cp & 63));
+    } else {
+      put(0xe0 | (c >> 12));
+      put(0x80 | ((c >> 6) & 63));
+      put(0x80 | (c & 63));
+    }
+  }
+}
+
+/** `\"<key>\":` as it appears inside the stored value: what a key of ours looks like there. */
+function keyMarker(key: string): string {
+  return '\\"' + key + '\\":';
+}
+
+/** True when `text` (the stored value) contains `marker`. */
+function holds(text: string, marker: string): bool {
+  return text.indexOf(marker) >= 0;
+}
+
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
   private keys: Array<string> = [];
@@ -75,8 +138,66 @@ export class AiLog {
     return this;
   }
 
+  /** Our pairs, keys in order, written after `separator` (0: none). */
+  private putPairs(separator: i32): void {
+    const keys = this.keys;
+    const values = this.values;
+    // Insertion sort: a handful of keys, and no closure for Array.sort to call.
+    for (let i = 1; i < keys.length; i++) {
+      const key = unchecked(keys[i]);
+      const value = unchecked(values[i]);
+      let j = i - 1;
+      while (j >= 0 && unchecked(keys[j]) > key) {
+        unchecked((keys[j + 1] = keys[j]));
+        unchecked((values[j + 1] = values[j]));
+        j--;
+      }
+      unchecked((keys[j + 1] = key));
+      unchecked((values[j + 1] = value));
+    }
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0 || separator != 0) put(0x2c);
+      // Keys are this project's names ([a-z_]): escaped as the value, they need no JSON escaping first.
+      put(0x5c);
+      put(0x22);
+      putEscaped(unchecked(keys[i]));
+      put(0x5c);
+      put(0x22);
+      put(0x3a);
+      putEscaped(unchecked(values[i]));
+    }
+  }
+
   /** Merges the attributes set so far into the filter state; `plugin` names the warning. */
   write(plugin: string): void {
+    if (this.keys.length == 0) return;
+    const bytes = getProperty(AI_LOG);
+    used = 0;
+    if (bytes === null || bytes.byteLength == 0) {
+      put(0x7b);
+      this.putPairs(0);
+      put(0x7d);
+    } else {
+      const stored = String.UTF8.decode(bytes);
+      if (!this.appendable(stored)) return this.rewrite(plugin);
+      // The stored object without its closing brace, then ours: `{}` takes no comma.
+      const head = String.UTF8.encode(stored.substring(0, stored.length - 1));
+      for (let i = 0; i < head.byteLength; i++) put(load<u8>(changetype<usize>(head) + i));
+      this.putPairs(stored.length > 2 ? 1 : 0);
+      put(0x7d);
+    }
+    setPropertyAt(AI_LOG, scratch.dataStart, used);
+  }
+
+  /** A compact object (Go's encoding/json writes one) that holds none of our keys. */
+  private appendable(stored: string): bool {
+    if (stored.length < 2 || stored.charCodeAt(0) != 0x7b || stored.charCodeAt(stored.length - 1) != 0x7d) return false;
+    for (let i = 0; i < this.keys.length; i++) if (holds(stored, keyMarker(unchecked(this.keys[i])))) return false;
+    return true;
+  }
+
+  /** The general case: the stored object parsed, our keys replacing its, all written back sorted. */
+  private rewrite(plugin: string): void {
     const before = current();
     if (before === null) {
       logWarn(plugin + ": ai_log in filter state is not a JSON object; left as it is");
