@@ -6,7 +6,7 @@
  * ±10% between processes on a shared machine; within one process a difference of 0.1 µs shows.
  */
 import { readFileSync } from "node:fs";
-import { createHost } from "../tests/host/direct.ts";
+import { createHost } from "../host/direct.ts";
 import { measure, clockCost } from "./guest-time.ts";
 import { LOG_LEVEL, PLUGIN_CONFIGS, benchRedis, chat, chatResponse } from "./scenario.ts";
 

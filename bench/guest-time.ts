@@ -11,7 +11,7 @@
  * an AI plugin's chat that is nearly 2 µs that neither the plugin nor Envoy spends. `clockCost()` measures it
  * once and the figures take it out per timed call; `raw` keeps it.
  */
-import type { Host } from "../tests/host/direct.ts";
+import type { Host } from "../host/direct.ts";
 
 export interface Case {
   name: string;

@@ -4,8 +4,8 @@
  * (max_request_headers_kb 60, names and values counted), which spends the whole per-request
  * matching budget and is refused with 431; next to it, a realistic key deciding the same length.
  */
-import { createHost, GET, type Host } from "../tests/host/direct.ts";
-import type { RedisBridge } from "../tests/host/redis-bridge.ts";
+import { createHost, GET, type Host } from "../host/direct.ts";
+import type { RedisBridge } from "../host/redis-bridge.ts";
 import { pluginWasm } from "../tests/support/paths.ts";
 import { measure, type Timing } from "./guest-time.ts";
 import { USER1, LOG_LEVEL, PLUGIN_CONFIGS, chatResponse } from "./scenario.ts";

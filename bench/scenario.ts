@@ -1,6 +1,6 @@
 /** The chat every per-request figure measures: request, plugin configs, Redis and the response. */
-import { GET, type Host, type DirectStream } from "../tests/host/direct.ts";
-import { RedisBridge } from "../tests/host/redis-bridge.ts";
+import { GET, type Host, type DirectStream } from "../host/direct.ts";
+import { RedisBridge } from "../host/redis-bridge.ts";
 import { startRedis, type RedisServer } from "../tests/support/redis.ts";
 
 export const CHAT_RESPONSE = JSON.stringify({

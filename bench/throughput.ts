@@ -4,7 +4,7 @@
  * The ratio is the figure; absolute numbers are this TypeScript host's, not Envoy's.
  */
 import { spawn } from "node:child_process";
-import { startGateway, type Gateway } from "../tests/host/gateway.ts";
+import { startGateway, type Gateway } from "../host/gateway.ts";
 import { startUpstream } from "../tests/support/upstream.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { pluginWasm, repoRoot } from "../tests/support/paths.ts";

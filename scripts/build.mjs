@@ -1,4 +1,4 @@
-// Compiles every plugin entry (plugins/<name>/index.ts) and host probe (tests/host/probe/<name>.ts)
+// Compiles every plugin entry (plugins/<name>/index.ts) and host probe (tests/probes/<name>.ts)
 // into build/<name>.wasm (release) and build/debug/<name>.wasm, with the flags Envoy needs.
 import asc from "assemblyscript/asc";
 import binaryen from "binaryen";
@@ -14,10 +14,10 @@ function entries() {
     const entry = join("plugins", name, "index.ts");
     if (existsSync(entry)) list.push({ name, entry, out: "build" });
   }
-  if (existsSync("tests/host/probe")) {
-    for (const file of readdirSync("tests/host/probe").sort()) {
+  if (existsSync("tests/probes")) {
+    for (const file of readdirSync("tests/probes").sort()) {
       if (file.endsWith(".ts") && !file.endsWith(".d.ts")) {
-        list.push({ name: file.slice(0, -3), entry: join("tests/host/probe", file), out: "build/probe" });
+        list.push({ name: file.slice(0, -3), entry: join("tests/probes", file), out: "build/probe" });
       }
     }
   }

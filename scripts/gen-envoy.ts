@@ -7,9 +7,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import YAML from "yaml";
 import { repoRoot } from "../tests/support/paths.ts";
-import { AI_STATS_TAGS } from "../tests/host/stats-tags.ts";
-import { accessLogFormat } from "../tests/host/access-log.ts";
-import { DEFAULT_STATS_PORT } from "../tests/host/gateway-config.ts";
+import { AI_STATS_TAGS } from "../host/stats-tags.ts";
+import { accessLogFormat } from "../host/access-log.ts";
+import { DEFAULT_STATS_PORT } from "../host/gateway-config.ts";
 
 export interface Walkthrough {
   route: string;
@@ -125,7 +125,7 @@ export const OUTPUTS: Record<string, string[]> = {
   "envoy/envoy-key-auth.yaml": ["key-auth"],
 };
 
-/** The host gateway file: `node --import tsx tests/host/cli.ts stack/gateway.yaml`. */
+/** The host gateway file: `node --import tsx host/cli.ts stack/gateway.yaml`. */
 export const GATEWAY_FILE = "stack/gateway.yaml";
 
 /** The walkthrough for the host gateway's CLI, with the ports the READMEs name: upstream 8000 (`node --import tsx scripts/upstream.ts`), Redis 6379. */

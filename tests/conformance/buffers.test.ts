@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHost, GET } from "../host/direct.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { probeWasm } from "../support/paths.ts";
 
 const probe = () => createHost({ wasm: probeWasm("hostcalls") });

@@ -6,8 +6,8 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { startGateway, UPSTREAM_PROTOCOL_ERROR, type Gateway } from "../host/gateway.ts";
-import { parseGatewayConfig, domainMatches } from "../host/gateway-config.ts";
+import { startGateway, UPSTREAM_PROTOCOL_ERROR, type Gateway } from "../../host/gateway.ts";
+import { parseGatewayConfig, domainMatches } from "../../host/gateway-config.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { request } from "../support/net.ts";
 import { probeWasm, pluginWasm, repoRoot } from "../support/paths.ts";
@@ -130,7 +130,7 @@ test("a misspelt key fails start-up with its path, never ignored: plugin:, listn
     for (const [i, [config, message]] of cases.entries()) {
       const file = join(dir, `gateway-${i}.yaml`);
       writeFileSync(file, JSON.stringify(config));
-      const run = spawnSync(process.execPath, ["--import", "tsx", `${repoRoot}tests/host/cli.ts`, file], { encoding: "utf8", timeout: 20_000 });
+      const run = spawnSync(process.execPath, ["--import", "tsx", `${repoRoot}host/cli.ts`, file], { encoding: "utf8", timeout: 20_000 });
       assert.equal(run.status, 1, `${message}: start-up fails`);
       assert.ok(run.stderr.includes(message), `stderr names the key: ${run.stderr}`);
       assert.doesNotMatch(run.stdout, /listening on/);

@@ -2,11 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
-import { checkModule } from "../host/loader.ts";
-import { createHost, GET } from "../host/direct.ts";
+import { checkModule } from "../../host/loader.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { wasmModule, minimalExports } from "../support/wasm-module.ts";
 import { probeWasm } from "../support/paths.ts";
-import { readModule } from "../host/wasm-binary.ts";
+import { readModule } from "../../host/wasm-binary.ts";
 
 const I = "i32" as const;
 const withImport = (name: string, params: Array<"i32" | "i64">) => wasmModule({ imports: { [name]: { params, results: [I] } }, exports: minimalExports() });

@@ -1,9 +1,9 @@
 /** The host's /stats/prometheus text: Higress's stats_tags applied as Envoy applies them, Envoy's naming, valid Prometheus text. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { renderPrometheus } from "../host/prometheus.ts";
-import { extractTags } from "../host/stats-tags.ts";
-import type { MetricSample } from "../host/stream-api.ts";
+import { renderPrometheus } from "../../host/prometheus.ts";
+import { extractTags } from "../../host/stats-tags.ts";
+import type { MetricSample } from "../../host/stream-api.ts";
 
 const counter = (name: string, value: number): MetricSample => ({ name, type: "counter", value });
 

@@ -7,8 +7,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHost, GET, type Host } from "../host/direct.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
+import { createHost, GET, type Host } from "../../host/direct.ts";
+import { RedisBridge } from "../../host/redis-bridge.ts";
 import { redisPerFile } from "../support/redis-per-file.ts";
 import { probeWasm } from "../support/paths.ts";
 import { waitFor } from "../support/net.ts";

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHost, GET } from "../host/direct.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { probeWasm } from "../support/paths.ts";
 
 test("a trap fails the VM: this and later streams get an empty 503 and no more callbacks (item 19)", async () => {

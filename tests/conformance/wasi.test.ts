@@ -5,12 +5,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHost } from "../host/direct.ts";
-import { checkModule } from "../host/loader.ts";
-import { wasiCalls } from "../host/wasi.ts";
+import { createHost } from "../../host/direct.ts";
+import { checkModule } from "../../host/loader.ts";
+import { wasiCalls } from "../../host/wasi.ts";
 import { wasmModule, minimalExports } from "../support/wasm-module.ts";
 import { probeWasm } from "../support/paths.ts";
-import type { HostMode } from "../host/stream-api.ts";
+import type { HostMode } from "../../host/stream-api.ts";
 
 const I = "i32" as const;
 const L = "i64" as const;

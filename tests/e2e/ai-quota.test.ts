@@ -1,11 +1,11 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
-import { createHost, GET } from "../host/direct.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { aiMetric, quotaMetric } from "../support/metric-names.ts";
 
 const ADMIN = "admin-key-0001";

@@ -1,10 +1,10 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
-import { createHost, GET } from "../host/direct.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { request } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { waitFor } from "../support/net.ts";

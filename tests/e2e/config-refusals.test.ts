@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHost } from "../host/direct.ts";
+import { createHost } from "../../host/direct.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { refusal, accepted } from "../support/configure.ts";
 

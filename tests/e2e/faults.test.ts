@@ -6,7 +6,7 @@
  */
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";

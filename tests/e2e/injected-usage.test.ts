@@ -7,7 +7,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream, type UpstreamOptions } from "../support/upstream.ts";
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";

@@ -1,12 +1,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { request } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
-import { createHost } from "../host/direct.ts";
-import { readModule } from "../host/wasm-binary.ts";
+import { createHost } from "../../host/direct.ts";
+import { readModule } from "../../host/wasm-binary.ts";
 import { NO_KEY, MULTI, INVALID, NOT_ALLOWED, consumerHeaders, assertDenied } from "../support/key-auth.ts";
 
 const ADMIN = "admin-key-0001";

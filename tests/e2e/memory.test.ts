@@ -6,8 +6,8 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHost, GET, type Host } from "../host/direct.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
+import { createHost, GET, type Host } from "../../host/direct.ts";
+import { RedisBridge } from "../../host/redis-bridge.ts";
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { pluginWasm } from "../support/paths.ts";
 

@@ -8,15 +8,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startGateway, type Gateway } from "../host/gateway.ts";
-import { createHost, GET } from "../host/direct.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
 import { sourceConstant } from "../support/source-constants.ts";
 import { aiMetric, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
-import { extractTags } from "../host/stats-tags.ts";
+import { extractTags } from "../../host/stats-tags.ts";
 
 const MAX_LABEL_LENGTH = Number(sourceConstant("shared/runtime/metric-label.ts", "MAX_LABEL_LENGTH"));
 const MAX_LABEL_VALUES = Number(sourceConstant("shared/runtime/metrics.ts", "MAX_LABEL_VALUES"));
@@ -129,7 +129,7 @@ function assertEachNameDefinedOnce(host: Awaited<ReturnType<typeof createHost>>)
   assert.equal(defined, host.chain.metrics().length, "no name defined twice");
 }
 
-/** The cluster of a direct host's streams (tests/host/direct.ts). */
+/** The cluster of a direct host's streams (host/direct.ts). */
 const DIRECT_CLUSTER = "outbound|80||upstream.static";
 
 const PLUGINS = [

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { e2eFixture } from "../support/e2e-fixture.ts";
 import { request, waitFor, freePort } from "../support/net.ts";
 import { pluginWasm, probeWasm } from "../support/paths.ts";

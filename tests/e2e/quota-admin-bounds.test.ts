@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { request } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
 import { e2eFixture } from "../support/e2e-fixture.ts";

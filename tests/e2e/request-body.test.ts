@@ -4,12 +4,12 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, withBridge, type RedisServer } from "../support/redis.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm } from "../support/paths.ts";
-import { createHost, GET } from "../host/direct.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { sourceReply } from "../support/source-constants.ts";
 import { aiMetric, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
 

@@ -5,9 +5,9 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startGateway, type Gateway } from "../host/gateway.ts";
-import { renderPrometheus } from "../host/prometheus.ts";
-import { createHost, GET } from "../host/direct.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
+import { renderPrometheus } from "../../host/prometheus.ts";
+import { createHost, GET } from "../../host/direct.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { request } from "../support/net.ts";

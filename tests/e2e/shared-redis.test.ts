@@ -1,7 +1,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { createHost, GET, type Host } from "../host/direct.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
+import { createHost, GET, type Host } from "../../host/direct.ts";
+import { RedisBridge } from "../../host/redis-bridge.ts";
 import { startRedis, type RedisServer } from "../support/redis.ts";
 import { probeWasm } from "../support/paths.ts";
 import { waitFor } from "../support/net.ts";

@@ -13,7 +13,7 @@ import { repoRoot } from "../support/paths.ts";
 import { runNpmStart } from "../support/npm-start.ts";
 import { staleModules } from "../../scripts/stale-build.ts";
 import { NO_KEY } from "../support/key-auth.ts";
-import { DEFAULT_STATS_PORT } from "../host/gateway-config.ts";
+import { DEFAULT_STATS_PORT } from "../../host/gateway-config.ts";
 import { prometheusFamily, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
 
 test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota; stats on the STATS_PORT it prints", async () => {
@@ -82,14 +82,14 @@ test("npm start with REDIS_URL=redis://:password@host:port/3: the plugins authen
   }
 });
 
-test("key-auth's Try it: tests/host/cli.ts on stack/gateway.yaml answers the README's two requests as it says", async () => {
+test("key-auth's Try it: host/cli.ts on stack/gateway.yaml answers the README's two requests as it says", async () => {
   const fixture = { upstream: await startUpstream(), redis: await startRedis() };
   // stack/gateway.yaml as shipped, with the test's free ports for the upstream, Redis and the listener.
   const shipped = readFileSync(`${repoRoot}stack/gateway.yaml`, "utf8");
   const dir = mkdtempSync(join(tmpdir(), "gateway-file-"));
   const file = join(dir, "gateway.yaml");
   writeFileSync(file, shipped.replace("port: 8080", "port: 0").replace(`port: ${DEFAULT_STATS_PORT}`, "port: 0").replace("http://127.0.0.1:8000", fixture.upstream.url).replace("127.0.0.1:6379", `127.0.0.1:${fixture.redis.port}`).replaceAll("../build/", `${repoRoot}build/`));
-  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}tests/host/cli.ts`, file], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}host/cli.ts`, file], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (c) => (output += c));
   child.stderr.on("data", (c) => (output += c));

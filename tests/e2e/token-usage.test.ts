@@ -1,7 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { startGateway, type Gateway } from "../host/gateway.ts";
+import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream } from "../support/upstream.ts";
 import { request } from "../support/net.ts";
 import { probeWasm } from "../support/paths.ts";
@@ -141,7 +141,7 @@ test("a gzip-compressed response is passed through unread, as Higress", async ()
 });
 
 test("on Envoy 1.27's buffered-body bug a split request body is forwarded intact, never corrupted", async () => {
-  const { createHost, GET } = await import("../host/direct.ts");
+  const { createHost, GET } = await import("../../host/direct.ts");
   const host = await createHost({ wasm: probeWasm("usage"), legacyBodyBuffering: true });
   const body = JSON.stringify({ model: "m", stream: true, messages: MESSAGES });
   const s = host.newStream().sendRequestHeaders(GET("/v1/chat/completions", [["content-type", "application/json"]]), false);

@@ -13,8 +13,8 @@ import { request, waitFor } from "../support/net.ts";
 import { spawnSync } from "node:child_process";
 import { repoRoot } from "../support/paths.ts";
 import { runNpmStart } from "../support/npm-start.ts";
-import { startGateway, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_TIMEOUT, UPSTREAM_TLS_FAILURE, type Gateway } from "../host/gateway.ts";
-import { GatewayConfigError, parseGatewayConfig } from "../host/gateway-config.ts";
+import { startGateway, UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_TIMEOUT, UPSTREAM_TLS_FAILURE, type Gateway } from "../../host/gateway.ts";
+import { GatewayConfigError, parseGatewayConfig } from "../../host/gateway-config.ts";
 
 const CHAT = { model: "qwen-max", messages: [{ role: "user" as const, content: "Who are you?" }] };
 

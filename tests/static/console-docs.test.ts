@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import YAML from "yaml";
-import { createHost } from "../host/direct.ts";
+import { createHost } from "../../host/direct.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
 import { wasmPluginConfig } from "../support/wasmplugin.ts";
 import { OCI_DIR, VERSION, pluginNames } from "../../scripts/package.ts";

@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import YAML from "yaml";
 import { renderEnvoy, renderGateway, loadWalkthrough, OUTPUTS, GATEWAY_FILE, WASM_DIR, WASM_FILTER_TYPE } from "../../scripts/gen-envoy.ts";
-import { createHost } from "../host/direct.ts";
+import { createHost } from "../../host/direct.ts";
 import { pluginWasm, repoRoot } from "../support/paths.ts";
 import { wasmPluginConfig } from "../support/wasmplugin.ts";
 import { redisCluster } from "../support/configure.ts";
-import { AI_STATS_TAGS } from "../host/stats-tags.ts";
-import { accessLogFormat } from "../host/access-log.ts";
-import { DEFAULT_STATS_PORT } from "../host/gateway-config.ts";
+import { AI_STATS_TAGS } from "../../host/stats-tags.ts";
+import { accessLogFormat } from "../../host/access-log.ts";
+import { DEFAULT_STATS_PORT } from "../../host/gateway-config.ts";
 
 const read = (file: string) => readFileSync(`${repoRoot}${file}`, "utf8");
 

@@ -1,8 +1,8 @@
 /** Configures a built plugin in the test host and says whether it started, with what it logged. */
 import assert from "node:assert/strict";
-import { createHost } from "../host/direct.ts";
-import type { LogEntry } from "../host/stream-api.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
+import { createHost } from "../../host/direct.ts";
+import type { LogEntry } from "../../host/stream-api.ts";
+import { RedisBridge } from "../../host/redis-bridge.ts";
 import { pluginWasm } from "./paths.ts";
 import type { RedisServer } from "./redis.ts";
 

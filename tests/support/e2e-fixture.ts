@@ -4,7 +4,7 @@
  */
 import { before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import type { Gateway } from "../host/gateway.ts";
+import type { Gateway } from "../../host/gateway.ts";
 import { startUpstream, type Upstream, type UpstreamOptions } from "./upstream.ts";
 import { startRedis, type RedisServer } from "./redis.ts";
 

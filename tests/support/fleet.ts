@@ -57,7 +57,7 @@ interface GatewayProcess {
 }
 
 async function spawnGateway(file: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}tests/host/cli.ts`, file], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", `${repoRoot}host/cli.ts`, file], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (c) => (output += c));
   child.stderr!.on("data", (c) => (output += c));

@@ -3,8 +3,8 @@
  * spellings against `_match_domain_` rules (G9), huge numbers in configurations and in the quota
  * admin API (G7). Each counts traps, and `misses`: inputs answered otherwise than the rule says.
  */
-import { createHost, type Host } from "../host/direct.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
+import { createHost, type Host } from "../../host/direct.ts";
+import { RedisBridge } from "../../host/redis-bridge.ts";
 import { pluginWasm } from "./paths.ts";
 import { Random, mutate, type FuzzResult } from "./fuzz.ts";
 

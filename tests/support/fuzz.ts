@@ -2,9 +2,9 @@
  * Fuzz targets shared by `npm run fuzz` and the fixed-seed slice in the tests: each feeds mutated
  * or random input to a built plugin in the host and counts traps (a trap fails the whole VM).
  */
-import { createHost, GET, type Host } from "../host/direct.ts";
+import { createHost, GET, type Host } from "../../host/direct.ts";
 import { pluginWasm, probeWasm } from "./paths.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
+import { RedisBridge } from "../../host/redis-bridge.ts";
 import { gzipSync } from "node:zlib";
 
 /** Deterministic xorshift32, so every failure reproduces from its seed. */

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
-import { encodeCommand, decodeReply, frameLength, INCOMPLETE, type RespValue } from "../host/resp.ts";
+import { encodeCommand, decodeReply, frameLength, INCOMPLETE, type RespValue } from "../../host/resp.ts";
 import { freePort, waitFor } from "./net.ts";
-import { RedisBridge } from "../host/redis-bridge.ts";
+import { RedisBridge } from "../../host/redis-bridge.ts";
 
 /** A promise-based RESP client for assertions; a real TCP client, not a mock. */
 export class RedisClient {

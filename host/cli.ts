@@ -1,10 +1,10 @@
-/** `node --import tsx tests/host/cli.ts <config.yaml>`: runs the host gateway until SIGINT/SIGTERM. */
+/** `node --import tsx host/cli.ts <config.yaml>`: runs the host gateway until SIGINT/SIGTERM. */
 import { startGateway } from "./gateway.ts";
 import { printLogs } from "./log-printer.ts";
 
 const file = process.argv[2];
 if (!file) {
-  console.error("usage: node --import tsx tests/host/cli.ts <config.yaml>");
+  console.error("usage: node --import tsx host/cli.ts <config.yaml>");
   process.exit(2);
 }
 try {

@@ -3,8 +3,8 @@
  * plugin test never leaves "host or plugin?" open (Kong's hostcalls filter does the same).
  * Results are reported through local replies and response headers the test reads.
  */
-export * from "../../../shared/abi/exports";
-export * from "../../../shared/abi/exports-log";
+export * from "../../shared/abi/exports";
+export * from "../../shared/abi/exports-log";
 import {
   RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, MetricType,
   Header, getRequestHeader, getRequestHeaders, setRequestHeader, addRequestHeader, removeRequestHeader,
@@ -12,9 +12,9 @@ import {
   sendLocalResponse, continueRequest, getPropertyString, getProperty, setProperty, PropertyPath,
   logInfo, logWarn, defineMetric, incrementMetric, recordMetric, getMetric, counter,
   RedisCallback, redisInit, redisCall,
-} from "../../../shared/index";
-import * as host from "../../../shared/abi/hostcalls";
-import { MapType } from "../../../shared/abi/enums";
+} from "../../shared/index";
+import * as host from "../../shared/abi/hostcalls";
+import { MapType } from "../../shared/abi/enums";
 
 let redisCluster = "";
 

@@ -4,12 +4,12 @@
  * the reader and the include_usage injection through real HTTP. Config `{"inject": false}` turns
  * the injection off.
  */
-export * from "../../../shared/abi/exports";
+export * from "../../shared/abi/exports";
 import {
   RootContext, HttpContext, setRootContextFactory, HeaderAction, DataAction, counter, incrementMetric,
-} from "../../../shared/index";
-import { StreamUsage } from "../../../shared/usage/stream-usage";
-import { UsageOptions } from "../../../shared/usage/options";
+} from "../../shared/index";
+import { StreamUsage } from "../../shared/usage/stream-usage";
+import { UsageOptions } from "../../shared/usage/options";
 
 const options = new UsageOptions();
 

@@ -2,7 +2,7 @@
 import type { HeaderList } from "./stream-api.ts";
 
 // The AssemblyScript enum is plain TypeScript, so host and guest share one definition.
-import { Status } from "../../shared/abi/enums.ts";
+import { Status } from "../shared/abi/enums.ts";
 
 export { Status };
 

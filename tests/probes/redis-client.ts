@@ -2,10 +2,10 @@
  * Redis client probe: `x-test-operation` picks a shared/redis command; the decoded reply comes back
  * as the body of a local reply, so the client is tested against a real redis-server.
  */
-export * from "../../../shared/abi/exports";
-import { RootContext, HttpContext, setRootContextFactory, HeaderAction, Status, getRequestHeader, sendLocalResponse, logError } from "../../../shared/index";
-import { parseJson, ConfigReader } from "../../../shared/json/index";
-import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, parseRedisConfig } from "../../../shared/redis/index";
+export * from "../../shared/abi/exports";
+import { RootContext, HttpContext, setRootContextFactory, HeaderAction, Status, getRequestHeader, sendLocalResponse, logError } from "../../shared/index";
+import { parseJson, ConfigReader } from "../../shared/json/index";
+import { RedisClient, RedisReply, RedisScript, RespValue, RespKind, parseRedisConfig } from "../../shared/redis/index";
 
 let client: RedisClient | null = null;
 const INCRBY_AND_ECHO = RedisScript.of("return {KEYS[1], ARGV[1], redis.call('incrby', KEYS[1], ARGV[1])}");

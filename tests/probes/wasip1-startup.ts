@@ -11,8 +11,8 @@
  * scheduler's sleep (usleep / netpoll: poll_oneoff with one clock subscription), a write to
  * stderr; later, in callbacks, notetsleepg's sched_yield and the file calls a plugin might make.
  */
-export * from "../../../shared/abi/exports";
-import { RootContext, setRootContextFactory, logInfo } from "../../../shared/index";
+export * from "../../shared/abi/exports";
+import { RootContext, setRootContextFactory, logInfo } from "../../shared/index";
 
 @external("wasi_snapshot_preview1", "clock_time_get")
 declare function clock_time_get(id: u32, precision: u64, time: usize): u32;

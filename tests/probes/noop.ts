@@ -1,2 +1,2 @@
 /** A plugin that does nothing: the baseline for load checks and benchmarks. */
-export * from "../../../shared/abi/exports";
+export * from "../../shared/abi/exports";
