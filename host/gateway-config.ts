@@ -157,15 +157,25 @@ function required(root: Obj, key: string, hint: string): unknown {
  * `redis.service_name` / `service_port` (shared/redis/config.ts): `outbound|<port>||<name>`, the
  * port 80 for a `.static` service and 6379 otherwise. Global config and each `_rules_` entry.
  */
-function redisReferences(config: Obj, path: string): Array<{ cluster: string; path: string }> {
-  const found: Array<{ cluster: string; path: string }> = [];
+interface RedisReference {
+  cluster: string;
+  path: string;
+  /** Where `redis` is, and what proxy_redis_init is given from it: database, timeout, username, password. */
+  at: string;
+  init: { database: unknown; timeout: unknown; username: unknown; password: unknown };
+}
+
+function redisReferences(config: Obj, path: string): RedisReference[] {
+  const found: RedisReference[] = [];
   const visit = (o: unknown, at: string) => {
     if (o === null || typeof o !== "object" || Array.isArray(o)) return;
     const redis = (o as Obj).redis as Obj | undefined;
     if (redis && typeof redis === "object" && typeof redis.service_name === "string") {
       const name = redis.service_name;
       const port = typeof redis.service_port === "number" && redis.service_port !== 0 ? redis.service_port : name.endsWith(".static") ? 80 : 6379;
-      found.push({ cluster: `outbound|${port}||${name}`, path: `${at}.redis.service_name` });
+      // Absent, 0 and the default are one setting to the plugins' parser (shared/redis/config.ts).
+      const init = { database: redis.database ?? 0, timeout: redis.timeout || "default", username: redis.username ?? "", password: redis.password ?? "" };
+      found.push({ cluster: `outbound|${port}||${name}`, path: `${at}.redis.service_name`, at: `${at}.redis`, init });
     }
   };
   visit(config, path);
@@ -220,6 +230,7 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
   });
   const pluginsRaw = required(root, "plugins", "the filter chain; write `plugins: []` for a gateway without plugins");
   if (!Array.isArray(pluginsRaw)) fail("plugins", "must be a list");
+  const initsByCluster = new Map<string, RedisReference>();
   const plugins = pluginsRaw.map((value, i): PluginSpec => {
     const p = only(value, `plugins[${i}]`, PLUGIN_KEYS);
     const wasm = string(p.wasm, `plugins[${i}].wasm`);
@@ -231,6 +242,17 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
     for (const ref of redisReferences(config, `plugins[${i}].config`)) {
       if (!redisClusters[ref.cluster]) {
         fail(ref.path, `names Redis cluster ${JSON.stringify(ref.cluster)}, and clusters has no such Redis cluster (Redis clusters: ${Object.keys(redisClusters).map((k) => JSON.stringify(k)).join(", ") || "none"})`);
+      }
+      // Higress keeps one Redis client per cluster and the last proxy_redis_init replaces its settings
+      // (higress-group/higress#1678): two settings on one cluster would silently become one.
+      const first = initsByCluster.get(ref.cluster);
+      if (!first) initsByCluster.set(ref.cluster, ref);
+      else {
+        for (const field of ["database", "timeout", "username", "password"] as const) {
+          if (first.init[field] === ref.init[field]) continue;
+          const shown = (r: RedisReference) => (field === "password" ? "(secret)" : JSON.stringify(r.init[field]));
+          fail(`${ref.at}.${field}`, `is ${shown(ref)} and ${first.at}.${field} is ${shown(first)} on the same Redis cluster ${JSON.stringify(ref.cluster)}: Higress keeps one client per cluster, so the last plugin to start would set it for both; make them equal, or give one its own service name (a second cluster to the same Redis)`);
+        }
       }
     }
     return { name: string(p.name, `plugins[${i}].name`), wasm: file, config, vmId };
