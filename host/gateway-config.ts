@@ -160,9 +160,9 @@ function required(root: Obj, key: string, hint: string): unknown {
 interface RedisReference {
   cluster: string;
   path: string;
-  /** Where `redis` is, and what proxy_redis_init is given from it: database, timeout, username, password. */
+  /** Where `redis` is, and what proxy_redis_init is given from it that decides where data goes: database and credentials. */
   at: string;
-  init: { database: unknown; timeout: unknown; username: unknown; password: unknown };
+  init: { database: unknown; username: unknown; password: unknown };
 }
 
 function redisReferences(config: Obj, path: string): RedisReference[] {
@@ -173,8 +173,8 @@ function redisReferences(config: Obj, path: string): RedisReference[] {
     if (redis && typeof redis === "object" && typeof redis.service_name === "string") {
       const name = redis.service_name;
       const port = typeof redis.service_port === "number" && redis.service_port !== 0 ? redis.service_port : name.endsWith(".static") ? 80 : 6379;
-      // Absent, 0 and the default are one setting to the plugins' parser (shared/redis/config.ts).
-      const init = { database: redis.database ?? 0, timeout: redis.timeout || "default", username: redis.username ?? "", password: redis.password ?? "" };
+      // Absent and 0 are one database to the plugins' parser (shared/redis/config.ts).
+      const init = { database: redis.database ?? 0, username: redis.username ?? "", password: redis.password ?? "" };
       found.push({ cluster: `outbound|${port}||${name}`, path: `${at}.redis.service_name`, at: `${at}.redis`, init });
     }
   };
@@ -248,7 +248,8 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
       const first = initsByCluster.get(ref.cluster);
       if (!first) initsByCluster.set(ref.cluster, ref);
       else {
-        for (const field of ["database", "timeout", "username", "password"] as const) {
+        // The timeout is shared the same way, but only changes how long a failing call waits, never where data goes.
+        for (const field of ["database", "username", "password"] as const) {
           if (first.init[field] === ref.init[field]) continue;
           const shown = (r: RedisReference) => (field === "password" ? "(secret)" : JSON.stringify(r.init[field]));
           fail(`${ref.at}.${field}`, `is ${shown(ref)} and ${first.at}.${field} is ${shown(first)} on the same Redis cluster ${JSON.stringify(ref.cluster)}: Higress keeps one client per cluster, so the last plugin to start would set it for both; make them equal, or give one its own service name (a second cluster to the same Redis)`);

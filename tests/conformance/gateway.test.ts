@@ -160,11 +160,11 @@ test("every section and value of the gateway config is checked, naming the field
   const on = (redis: object) => ({ ...noop, config: { redis: { service_name: "redis.static", ...redis } } });
   cases.push(
     [{ ...shared, plugins: [on({ database: 1 }), on({ database: 2 })] }, /plugins\[1\]\.config\.redis\.database is 2 and plugins\[0\]\.config\.redis\.database is 1 on the same Redis cluster "outbound\|80\|\|redis\.static": Higress keeps one client per cluster/],
-    [{ ...shared, plugins: [on({ timeout: 200 }), { ...noop, config: { _rules_: [{ _match_route_: ["r"], redis: { service_name: "redis.static", timeout: 5000 } }] } }] }, /plugins\[1\]\.config\._rules_\[0\]\.redis\.timeout is 5000 and plugins\[0\]\.config\.redis\.timeout is 200/],
+    [{ ...shared, plugins: [on({ database: 3 }), { ...noop, config: { _rules_: [{ _match_route_: ["r"], redis: { service_name: "redis.static", database: 4 } }] } }] }, /plugins\[1\]\.config\._rules_\[0\]\.redis\.database is 4 and plugins\[0\]\.config\.redis\.database is 3/],
     [{ ...shared, plugins: [on({ password: "a-secret" }), on({ password: "b-secret" })] }, /plugins\[1\]\.config\.redis\.password is \(secret\) and plugins\[0\]\.config\.redis\.password is \(secret\)/],
   );
   for (const [config, message] of cases) assert.throws(() => parseGatewayConfig(config), message, JSON.stringify(config));
-  assert.doesNotThrow(() => parseGatewayConfig({ ...shared, plugins: [on({ database: 0, timeout: 0 }), on({})] }), "absent, 0 and the default are one setting");
+  assert.doesNotThrow(() => parseGatewayConfig({ ...shared, plugins: [on({ database: 0, timeout: 200 }), on({ timeout: 5000 })] }), "absent and 0 are one database; timeouts may differ (they change how long a failure waits, not where data goes)");
   // Each plugin's Redis cluster present: accepted.
   const redis = { "outbound|80||redis.static": { redis: "127.0.0.1:6379" } };
   assert.doesNotThrow(() => parseGatewayConfig({ ...base, clusters: { ...base.clusters, ...redis }, plugins: [{ ...noop, config: { redis: { service_name: "redis.static" } } }] }));
