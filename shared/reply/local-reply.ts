@@ -38,8 +38,10 @@ export function sendReply(reply: LocalReply, openAi: bool, headers: Array<Header
   const text = message !== null ? message : reply.body;
   let all = headers;
   if (openAi) {
-    if (all === null) all = new Array<Header>();
-    all.push(new Header("content-type", JSON_CONTENT_TYPE));
+    // A copy: the caller's list stays as it was given.
+    const copy = headers !== null ? headers.slice(0) : new Array<Header>();
+    copy.push(new Header("content-type", JSON_CONTENT_TYPE));
+    all = copy;
   }
   sendLocalResponse(status != 0 ? status : reply.status, reply.details, String.UTF8.encode(openAi ? openAiErrorBody(reply, text) : text), all);
 }

@@ -108,11 +108,6 @@ function keyMarker(key: string): string {
   return '\\"' + key + '\\":';
 }
 
-/** True when `text` (the stored value) contains `marker`. */
-function holds(text: string, marker: string): bool {
-  return text.indexOf(marker) >= 0;
-}
-
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
   private keys: Array<string> = [];
@@ -180,10 +175,10 @@ export class AiLog {
     } else {
       const stored = String.UTF8.decode(bytes);
       if (!this.appendable(stored)) return this.rewrite(plugin);
-      // The stored object without its closing brace, then ours: `{}` takes no comma.
-      const head = String.UTF8.encode(stored.substring(0, stored.length - 1));
-      for (let i = 0; i < head.byteLength; i++) put(load<u8>(changetype<usize>(head) + i));
-      this.putPairs(stored.length > 2 ? 1 : 0);
+      // The stored bytes without the closing brace (one ASCII byte), then ours: `{}` takes no comma.
+      const head = changetype<usize>(bytes);
+      for (let i = 0; i < bytes.byteLength - 1; i++) put(load<u8>(head + i));
+      this.putPairs(bytes.byteLength > 2 ? 1 : 0);
       put(0x7d);
     }
     setPropertyAt(AI_LOG, scratch.dataStart, used);
@@ -192,7 +187,7 @@ export class AiLog {
   /** A compact object (Go's encoding/json writes one) that holds none of our keys. */
   private appendable(stored: string): bool {
     if (stored.length < 2 || stored.charCodeAt(0) != 0x7b || stored.charCodeAt(stored.length - 1) != 0x7d) return false;
-    for (let i = 0; i < this.keys.length; i++) if (holds(stored, keyMarker(unchecked(this.keys[i])))) return false;
+    for (let i = 0; i < this.keys.length; i++) if (stored.indexOf(keyMarker(unchecked(this.keys[i]))) >= 0) return false;
     return true;
   }
 
