@@ -4,6 +4,7 @@ import {
   getRequestBody, requestBodySize, StreamCounters, logWarn,
 } from "../../shared/index";
 import { RedisClient, RespReader, replyFailure, integerReplyFailure } from "../../shared/redis/index";
+import { settledTokens } from "../../shared/usage/reservation";
 import { StreamUsage } from "../../shared/usage/stream-usage";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
@@ -12,7 +13,8 @@ import { AiLog } from "../../shared/usage/ai-log";
 import { TokenUsage } from "../../shared/tokens/index";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
-import { reply, queryQuota, writeQuota } from "./admin";
+import { queryQuota, writeQuota } from "./admin";
+import { RESERVE } from "./scripts";
 import { QuotaReply, NO_CONSUMER, EMPTY_CONSUMER, NO_QUOTA, NOT_ADMIN, STORE_UNAVAILABLE } from "./errors";
 import {
   INPUT_TOKEN_METRIC, OUTPUT_TOKEN_METRIC, ESTIMATED_TOKEN_METRIC, NO_QUOTA_METRIC, REQUEST_BODY_REFUSED_METRIC, STORE_FAILURE_METRIC, CHARGE_FAILURE_METRIC,
@@ -28,6 +30,32 @@ class CheckAnswer extends RedisCallback {
     this.stream.onCheck(status, reply, size);
   }
 }
+
+/** The reservation's reply, `{1, quota left}` or `{0, quota}`; its stream may have ended meanwhile. */
+class ReserveAnswer extends RedisCallback {
+  constructor(private stream: QuotaStream) {
+    super();
+  }
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
+    this.stream.onReserve(status, reply, size);
+  }
+  /** The stream ended (client gone) while the reservation was out: nothing was served, so all of it is given back. */
+  onStreamGone(status: RedisStatus, reply: usize, size: u32): bool {
+    if (status == RedisStatus.Ok && reply != 0 && readReservation(reply, size) == 1) this.stream.settleReservation(0, "none");
+    return true;
+  }
+}
+
+/** 1 when the reservation was taken, 0 when it did not fit, -1 for any other reply; `reservationLeft` is the quota after it. */
+function readReservation(reply: usize, size: u32): i32 {
+  const reader = RespReader.at(reply, size);
+  if (reader.array() != 2) return -1;
+  const taken = reader.int();
+  reservationLeft = reader.int();
+  if (!reader.complete || (taken != 0 && taken != 1)) return -1;
+  return <i32>taken;
+}
+let reservationLeft: i64 = 0;
 
 /** Runs after the stream has ended, on the root context: only logs and counts. */
 class ChargeAnswer extends RedisCallback {
@@ -56,6 +84,9 @@ export class QuotaStream extends HttpContext {
   usage: StreamUsage | null = null;
   waitingForCheck: bool = false;
   denied: bool = false;
+  /** With reserve_tokens: the check goes out once the body is read, and takes `reserved` (-1 until taken). */
+  checkSent: bool = false;
+  reserved: i64 = -1;
 
   constructor(id: u32, root: RootContext) {
     super(id, root);
@@ -103,13 +134,38 @@ export class QuotaStream extends HttpContext {
     this.usage = usage;
     const usageAction = usage.onRequestHeaders(endOfStream);
     if (this.refusedBody()) return HeaderAction.StopIteration;
-    if (client.get(config.keyOf(consumer), new CheckAnswer(this)) != Status.Ok) {
-      // G4: decided now, never left waiting.
-      // Let through (failure_mode_deny false), the headers still wait for a JSON body to be whole.
-      return this.storeFailure("cannot dispatch the check") ? HeaderAction.StopIteration : usageAction;
+    // A reservation is sized by the body: it goes out once the body is read (now, when there is none).
+    if (this.sizedByBody && usage.waitingForBody) return HeaderAction.StopIteration;
+    // Let through (failure_mode_deny false): the headers still wait for a JSON body to be whole.
+    return this.sendCheck() ? HeaderAction.StopIteration : usageAction;
+  }
+
+  /** With reserve_tokens, until the check is sent: the request waits for its body to be read. */
+  private get sizedByBody(): bool {
+    return this.config!.usage.reserve && !this.checkSent;
+  }
+
+  /**
+   * The check: a GET, or with reserve_tokens the EVAL that reserves. True when the stream must
+   * wait (sent, or denied at once); false to let it through (failure_mode_deny false). G4: a check
+   * that cannot be sent is decided now, never left waiting.
+   */
+  private sendCheck(): bool {
+    this.checkSent = true;
+    const config = this.config!;
+    const client = this.client!;
+    const key = config.keyOf(this.consumer);
+    let status: Status;
+    if (config.usage.reserve) {
+      const amount = this.usage!.reservation();
+      status = client.send(client.evalCommand(RESERVE, 1, 2).arg(key).int(amount), new ReserveAnswer(this));
+      if (status == Status.Ok) this.reserved = amount;
+    } else {
+      status = client.get(key, new CheckAnswer(this));
     }
+    if (status != Status.Ok) return this.storeFailure("cannot dispatch the check");
     this.waitingForCheck = true;
-    return HeaderAction.StopIteration;
+    return true;
   }
 
   private deny(answer: QuotaReply): HeaderAction {
@@ -157,11 +213,37 @@ export class QuotaStream extends HttpContext {
     }
     // Higress's integer-of: absent, not a number, or at most 0 is no quota.
     if (quota <= 0) {
-      this.denied = true;
-      this.count(NO_QUOTA_METRIC, "none");
-      this.decision = QUOTA_REJECTED;
-      this.logDecision(null);
-      this.send(NO_QUOTA);
+      this.noQuota();
+      return;
+    }
+    this.decision = QUOTA_ALLOWED;
+    this.resume();
+  }
+
+  private noQuota(): void {
+    this.denied = true;
+    this.count(NO_QUOTA_METRIC, "none");
+    this.decision = QUOTA_REJECTED;
+    this.logDecision(null);
+    this.send(NO_QUOTA);
+  }
+
+  /** The reservation's reply: taken (the request goes on), did not fit (403), or a store failure. */
+  onReserve(status: RedisStatus, bytes: usize, size: u32): void {
+    this.waitingForCheck = false;
+    const taken = status == RedisStatus.Ok && bytes != 0 ? readReservation(bytes, size) : -1;
+    if (taken != 1) this.reserved = -1;
+    // Already answered (the body was refused while the check was out): nothing is served.
+    if (this.denied) {
+      if (taken == 1) this.settleReservation(0, "none");
+      return;
+    }
+    if (taken < 0) {
+      if (!this.storeFailure(replyFailure(status, bytes, size))) this.resume();
+      return;
+    }
+    if (taken == 0) {
+      this.noQuota();
       return;
     }
     this.decision = QUOTA_ALLOWED;
@@ -195,9 +277,15 @@ export class QuotaStream extends HttpContext {
     }
     const usage = this.usage;
     if (usage === null) return DataAction.Continue;
-    const action = usage.onRequestBody(bodySize, endOfStream, this.waitingForCheck || this.denied);
+    const sizing = this.sizedByBody;
+    const action = usage.onRequestBody(bodySize, endOfStream, this.waitingForCheck || this.denied || sizing);
     this.refusedBody();
-    if (this.waitingForCheck || this.denied) return DataAction.StopIterationAndBuffer;
+    if (sizing && !this.denied && !usage.waitingForBody && !this.sendCheck()) {
+      // Let through without a check (failure_mode_deny false): the chunk held goes on after all.
+      usage.releaseHeld(bodySize);
+      return DataAction.Continue;
+    }
+    if (this.waitingForCheck || this.denied || this.sizedByBody) return DataAction.StopIterationAndBuffer;
     return action;
   }
 
@@ -210,6 +298,7 @@ export class QuotaStream extends HttpContext {
     if (this.usage !== null) {
       this.usage!.onRequestTrailers();
       this.refusedBody();
+      if (this.sizedByBody && !this.denied && !this.sendCheck()) return TrailersAction.Continue;
     }
     // Continue would send the request on: not before the check has let it through.
     return this.waitingForCheck || this.denied ? TrailersAction.StopIteration : TrailersAction.Continue;
@@ -236,23 +325,51 @@ export class QuotaStream extends HttpContext {
   onDelete(): void {
     // The stream's filter state is gone: the charge is counted, not logged.
     this.live = false;
-    if (this.usage !== null && !this.denied) this.charge();
+    // A reservation still out is settled by its reply (ReserveAnswer.onStreamGone).
+    if (this.usage !== null && !this.denied && !this.waitingForCheck) this.charge();
   }
 
-  /** Q5: input + output with one DECRBY, once: at the end of the response, or of the stream. */
+  /**
+   * Q5: input + output with one DECRBY, once: at the end of the response, or of the stream. With
+   * a reservation, the DECRBY takes the difference from what was reserved (negative gives back).
+   */
   private charge(): void {
-    const usage = this.usage!.settle();
+    const stream = this.usage!;
+    const usage = stream.settle();
     this.logDecision(usage);
+    if (usage !== null) this.countUsage(usage, stream.modelOf(usage));
+    if (this.reserved >= 0) {
+      const used = settledTokens(usage, stream.succeeded, this.reserved);
+      // A reservation kept for want of usage is an estimate, counted as one.
+      if (usage === null && used > 0) this.count(ESTIMATED_TOKEN_METRIC, stream.modelOf(null), used);
+      this.settleReservation(used, stream.modelOf(usage));
+      return;
+    }
     if (usage === null) return;
-    const amount = usage.charge();
-    const model = this.usage!.modelOf(usage);
+    this.decrement(usage.charge(), stream.modelOf(usage));
+  }
+
+  private countUsage(usage: TokenUsage, model: string): void {
     if (usage.estimated) {
+      const amount = usage.charge();
       if (amount > 0) this.count(ESTIMATED_TOKEN_METRIC, model, amount);
     } else {
       if (usage.inputTokens > 0) this.count(INPUT_TOKEN_METRIC, model, usage.inputTokens);
       if (usage.outputTokens > 0) this.count(OUTPUT_TOKEN_METRIC, model, usage.outputTokens);
     }
-    if (amount <= 0) return;
+  }
+
+  /** Settles the reservation to `used` tokens, once (issue 19): one DECRBY of the difference, none when it is 0. */
+  settleReservation(used: i64, model: string): void {
+    const reserved = this.reserved;
+    this.reserved = -1;
+    if (reserved < 0) return;
+    this.decrement(used - reserved, model);
+  }
+
+  /** One DECRBY of `amount` (negative gives tokens back); a failure is logged and counted, never retried. */
+  private decrement(amount: i64, model: string): void {
+    if (amount == 0) return;
     const status = this.client!.decrBy(this.config!.keyOf(this.consumer), amount, new ChargeAnswer(this));
     if (status != Status.Ok) {
       logWarn("ai-quota: charge could not be sent: status " + status.toString());

@@ -1,17 +1,19 @@
 /** One stream through the limiter: check before forwarding, charge at the end of the response. */
 import {
   HttpContext, RootContext, HeaderAction, DataAction, TrailersAction, Status, RedisStatus, RedisCallback, Header, continueRequest,
-  setResponseHeader, StreamCounters, logWarn, logDebug, logEnabled, LogLevel,
+  setResponseHeader, StreamCounters, logWarn, logDebug, logEnabled, LogLevel, nowNanos,
 } from "../../shared/index";
 import { RedisClient, RedisScript, RespReader, CommandBuilder, replyFailure, integerReplyFailure } from "../../shared/redis/index";
 import { StreamUsage } from "../../shared/usage/stream-usage";
+import { settledTokens } from "../../shared/usage/reservation";
+import { TokenUsage } from "../../shared/tokens/index";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { sendReply } from "../../shared/reply/local-reply";
 import { AiLog } from "../../shared/usage/ai-log";
 import { RateLimitConfig } from "./config";
 import { Counters, UNDECIDED, chooseCounters } from "./counters";
-import { CHECK, CHARGE } from "./scripts";
+import { CHECK, CHARGE, RESERVE, SETTLE } from "./scripts";
 import {
   RESET_HEADER, RETRY_AFTER_HEADER, LIMIT_HEADER, REMAINING_HEADER, POLICY_HEADER, RATELIMIT_HEADER, RATE_LIMITED, STORE_UNAVAILABLE, VALUE_TOO_LONG, RateLimitError,
 } from "./errors";
@@ -39,6 +41,34 @@ class CheckReply extends RedisCallback {
     if (status == RedisStatus.Ok && reply != 0 && this.stream.onCheck(RespReader.at(reply, size))) return;
     this.stream.onCheckFailed(replyFailure(status, reply, size));
   }
+}
+
+/** The reservation's reply (reserve.lua); its stream may have ended meanwhile. */
+class ReserveReply extends RedisCallback {
+  constructor(private stream: LimitedStream) {
+    super();
+  }
+  onRedisReply(status: RedisStatus, reply: usize, size: u32): void {
+    if (status == RedisStatus.Ok && reply != 0 && this.stream.onReserve(RespReader.at(reply, size))) return;
+    this.stream.onCheckFailed(replyFailure(status, reply, size));
+  }
+  /** The stream ended (client gone) while the reservation was out: nothing was served, so all of it is given back. */
+  onStreamGone(status: RedisStatus, reply: usize, size: u32): bool {
+    if (status == RedisStatus.Ok && reply != 0) this.stream.onReserve(RespReader.at(reply, size), true);
+    return true;
+  }
+}
+
+/**
+ * A window ending sooner than this after the settle is sent counts as ended: the settle may reach
+ * Redis in the next window (a window already gone is also found by settle.lua itself, by its key).
+ * Covers the Redis round trip, and the time between the reservation's PTTL and its reply.
+ */
+const SETTLE_MARGIN_MS: i64 = 100;
+
+/** Milliseconds on the gateway's clock, for a reservation's windows. */
+function nowMillis(): i64 {
+  return <i64>(nowNanos() / 1_000_000);
 }
 
 /** Runs after the stream has ended, on the root context: only logs and counts. */
@@ -70,6 +100,12 @@ export class LimitedStream extends HttpContext {
   limit: i64 = -1;
   limitReset: i64 = 0;
   metrics: StreamCounters = new StreamCounters();
+  /** With reserve_tokens: the check goes out once the body is read, and takes `reserved` (-1 until taken). */
+  checkSent: bool = false;
+  reserved: i64 = -1;
+  private reserving: i64 = 0;
+  /** When each counter's window ends, on the gateway's clock (ms), as the reservation found it. */
+  private windowEnds: Array<i64> | null = null;
 
   constructor(id: u32, root: RootContext) {
     super(id, root);
@@ -89,12 +125,36 @@ export class LimitedStream extends HttpContext {
     this.counters = counters;
     if (counters === null) return usageAction;
     if (this.refusedBody()) return HeaderAction.StopIteration;
-    if (client.send(scriptCommand(client, CHECK, counters, 0), new CheckReply(this)) != Status.Ok) {
-      // G4: a check that cannot be sent is decided now, never left paused.
-      return this.storeFailure("cannot dispatch the check") ? HeaderAction.Continue : usageAction;
+    // A reservation is sized by the body: it goes out once the body is read (now, when there is none).
+    if (this.sizedByBody && usage.waitingForBody) return HeaderAction.StopIteration;
+    if (this.sendCheck()) return this.rejected ? HeaderAction.Continue : HeaderAction.StopIteration;
+    return usageAction;
+  }
+
+  /** With reserve_tokens, until the check is sent: the request waits for its body to be read. */
+  private get sizedByBody(): bool {
+    return this.config!.usage.reserve && !this.checkSent && this.counters !== null;
+  }
+
+  /**
+   * The check: check.lua, or with reserve_tokens reserve.lua. True when the stream must wait (sent,
+   * or denied at once); false to let it through (fail open). G4: a check that cannot be sent is
+   * decided now, never left paused.
+   */
+  private sendCheck(): bool {
+    this.checkSent = true;
+    const client = this.client!;
+    const counters = this.counters!;
+    let status: Status;
+    if (this.config!.usage.reserve) {
+      this.reserving = this.usage!.reservation();
+      status = client.send(scriptCommand(client, RESERVE, counters, 1).int(this.reserving), new ReserveReply(this));
+    } else {
+      status = client.send(scriptCommand(client, CHECK, counters, 0), new CheckReply(this));
     }
+    if (status != Status.Ok) return this.storeFailure("cannot dispatch the check");
     this.waitingForCheck = true;
-    return HeaderAction.StopIteration;
+    return true;
   }
 
   /** Adds `amount` to this stream's counter `name` (labels: route, upstream cluster, model, consumer). */
@@ -134,13 +194,48 @@ export class LimitedStream extends HttpContext {
       if (reply.array() != 3) return false;
       const threshold = reply.int();
       const current = reply.int();
-      retryAfter = this.window(threshold, current, reply.int(), retryAfter);
+      // Higress rejects only when strictly over: a counter at its threshold still passes.
+      retryAfter = this.window(threshold, current, reply.int(), current > threshold, retryAfter);
     }
     if (!reply.complete) return false;
     this.waitingForCheck = false;
     // Already answered (the body was refused while the check was out).
     if (this.rejected) return true;
     if (retryAfter >= 0) this.reject(retryAfter);
+    else this.resume();
+    return true;
+  }
+
+  /**
+   * The reservation's reply: `{taken, then {threshold, current, ttl s, ttl ms, fits} per counter}`,
+   * read in place; false, with nothing decided, for any other reply. With `gone` (the stream ended
+   * while it was out) or a request already answered, a reservation taken is given back at once.
+   */
+  onReserve(reply: RespReader, gone: bool = false): bool {
+    const count = this.counters!.limits.length;
+    if (reply.array() != count + 1) return false;
+    const taken = reply.int();
+    this.forgetWindows();
+    const now = nowMillis();
+    const ends = new Array<i64>(count);
+    let retryAfter: i64 = -1;
+    for (let i = 0; i < count; i++) {
+      if (reply.array() != 5) return false;
+      const threshold = reply.int();
+      const current = reply.int();
+      const ttl = reply.int();
+      unchecked(ends[i] = now + reply.int());
+      retryAfter = this.window(threshold, current, ttl, reply.int() == 0, retryAfter);
+    }
+    if (!reply.complete || (taken != 0 && taken != 1)) return false;
+    this.waitingForCheck = false;
+    this.windowEnds = ends;
+    if (taken == 1) this.reserved = this.reserving;
+    if (gone || this.rejected) {
+      this.settle(0, "none");
+      return true;
+    }
+    if (taken == 0) this.reject(max<i64>(retryAfter, 0));
     else this.resume();
     return true;
   }
@@ -160,16 +255,15 @@ export class LimitedStream extends HttpContext {
     this.limitReset = 0;
   }
 
-  /** One window of the check: keeps the tightest for the limit headers; returns the retry-after so far. */
-  private window(threshold: i64, current: i64, ttl: i64, retryAfter: i64): i64 {
+  /** One window of the check: keeps the tightest for the limit headers; returns the retry-after so far (`over`: this window refuses). */
+  private window(threshold: i64, current: i64, ttl: i64, over: bool, retryAfter: i64): i64 {
     const left = threshold - current;
     if (this.remaining < 0 || left < this.remaining) {
       this.remaining = left < 0 ? 0 : left;
       this.limit = threshold;
       this.limitReset = ttl;
     }
-    // Higress rejects only when strictly over: a counter at its threshold still passes.
-    return current > threshold ? max(retryAfter, ttl) : retryAfter;
+    return over ? max(retryAfter, ttl) : retryAfter;
   }
 
   /** Answers `error` before any check (nothing is charged) and counts it in `metric`. */
@@ -205,10 +299,16 @@ export class LimitedStream extends HttpContext {
   onRequestBody(bodySize: u32, endOfStream: bool): DataAction {
     const usage = this.usage;
     if (usage === null) return DataAction.Continue;
-    const action = usage.onRequestBody(bodySize, endOfStream, this.waitingForCheck || this.rejected);
+    const sizing = this.sizedByBody;
+    const action = usage.onRequestBody(bodySize, endOfStream, this.waitingForCheck || this.rejected || sizing);
     this.refusedBody();
+    if (sizing && !this.rejected && !usage.waitingForBody && !this.sendCheck()) {
+      // Let through without a check (fail open): the chunk held goes on after all.
+      usage.releaseHeld(bodySize);
+      return DataAction.Continue;
+    }
     // Until the check answers, Continue would let the request through: keep buffering instead.
-    if (this.waitingForCheck || this.rejected) return DataAction.StopIterationAndBuffer;
+    if (this.waitingForCheck || this.rejected || this.sizedByBody) return DataAction.StopIterationAndBuffer;
     return action;
   }
 
@@ -216,6 +316,7 @@ export class LimitedStream extends HttpContext {
     if (this.usage !== null) {
       this.usage!.onRequestTrailers();
       this.refusedBody();
+      if (this.sizedByBody && !this.rejected && !this.sendCheck()) return TrailersAction.Continue;
     }
     // Continue would send the request on: not before the check has let it through.
     return this.waitingForCheck || this.rejected ? TrailersAction.StopIteration : TrailersAction.Continue;
@@ -254,26 +355,25 @@ export class LimitedStream extends HttpContext {
   onDelete(): void {
     // The stream's filter state is gone: the charge is counted, not logged.
     this.live = false;
-    if (this.usage !== null && !this.rejected) this.charge();
+    // A reservation still out is settled by its reply (ReserveReply.onStreamGone).
+    if (this.usage !== null && !this.rejected && !this.waitingForCheck) this.charge();
   }
 
   /** Charges input + output once (R1): at the end of the response, or of the stream; an estimate when none was reported (A4). */
   private charge(): void {
-    const usage = this.usage!.settle();
+    const stream = this.usage!;
+    const usage = stream.settle();
+    if (usage !== null) this.record(usage, stream.modelOf(usage));
+    if (this.reserved >= 0) {
+      const used = settledTokens(usage, stream.succeeded, this.reserved);
+      // A reservation kept for want of usage is an estimate, counted as one.
+      if (usage === null && used > 0) this.count(ESTIMATED_TOKEN_METRIC, stream.modelOf(null), used);
+      this.settle(used, stream.modelOf(usage));
+      return;
+    }
     if (usage === null) return;
-    const model = this.usage!.modelOf(usage);
+    const model = stream.modelOf(usage);
     const amount = usage.charge();
-    if (usage.estimated) {
-      if (amount > 0) this.count(ESTIMATED_TOKEN_METRIC, model, amount);
-    } else {
-      if (usage.inputTokens > 0) this.count(INPUT_TOKEN_METRIC, model, usage.inputTokens);
-      if (usage.outputTokens > 0) this.count(OUTPUT_TOKEN_METRIC, model, usage.outputTokens);
-    }
-    if (this.live) {
-      const log = new AiLog().int(INPUT_TOKEN_KEY, usage.inputTokens).int(OUTPUT_TOKEN_KEY, usage.outputTokens);
-      if (usage.estimated) log.bool(ESTIMATED_KEY, true);
-      log.write("ai-token-ratelimit");
-    }
     const counters = this.counters;
     if (counters === null) return;
     if (amount <= 0) return;
@@ -284,6 +384,47 @@ export class LimitedStream extends HttpContext {
       this.count(CHARGE_FAILURE_METRIC, model, 1);
     } else if (logEnabled(LogLevel.Debug)) {
       logDebug("ai-token-ratelimit: charged " + amount.toString() + " tokens");
+    }
+  }
+
+  /** The usage in this stream's metrics and, while the stream lives, its ai_log. */
+  private record(usage: TokenUsage, model: string): void {
+    const amount = usage.charge();
+    if (usage.estimated) {
+      if (amount > 0) this.count(ESTIMATED_TOKEN_METRIC, model, amount);
+    } else {
+      if (usage.inputTokens > 0) this.count(INPUT_TOKEN_METRIC, model, usage.inputTokens);
+      if (usage.outputTokens > 0) this.count(OUTPUT_TOKEN_METRIC, model, usage.outputTokens);
+    }
+    if (!this.live) return;
+    const log = new AiLog().int(INPUT_TOKEN_KEY, usage.inputTokens).int(OUTPUT_TOKEN_KEY, usage.outputTokens);
+    if (usage.estimated) log.bool(ESTIMATED_KEY, true);
+    log.write("ai-token-ratelimit");
+  }
+
+  /**
+   * Settles the reservation to `used` tokens, once (issue 19): one EVAL of settle.lua with the
+   * difference, and for each counter whether the reservation's window is still open (its end more
+   * than SETTLE_MARGIN_MS away). None when nothing would change.
+   */
+  settle(used: i64, model: string): void {
+    const reserved = this.reserved;
+    this.reserved = -1;
+    const ends = this.windowEnds;
+    if (reserved < 0 || ends === null) return;
+    const diff = used - reserved;
+    const limits = this.counters!.limits;
+    const openUntil = nowMillis() + SETTLE_MARGIN_MS;
+    let open = false;
+    for (let i = 0; i < limits.length; i++) if (openUntil < unchecked(ends[i])) open = true;
+    // Given back to windows that have all ended: nothing left to give.
+    if (diff == 0 || (diff < 0 && !open)) return;
+    const client = this.client!;
+    const command = scriptCommand(client, SETTLE, this.counters!, 1 + limits.length).int(diff);
+    for (let i = 0; i < limits.length; i++) command.int(openUntil < unchecked(ends[i]) ? 1 : 0);
+    if (client.send(command, new ChargeReply(this)) != Status.Ok) {
+      logWarn("ai-token-ratelimit: settle could not be sent");
+      this.count(CHARGE_FAILURE_METRIC, model, 1);
     }
   }
 }

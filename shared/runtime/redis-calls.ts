@@ -20,6 +20,14 @@ export abstract class RedisCallback {
   outlivesStream: bool = false;
   /** `size` bytes at `reply` (0 when there are none), readable only during this call. */
   abstract onRedisReply(status: RedisStatus, reply: usize, size: u32): void;
+  /**
+   * The reply to a call whose stream ended before it came (a reservation the stream can no longer
+   * use must still be given back): runs on the root context, like an `outlivesStream` reply.
+   * By default the reply is dropped.
+   */
+  onStreamGone(status: RedisStatus, reply: usize, size: u32): bool {
+    return false;
+  }
 }
 
 const pending = new Map<u32, RedisCallback>();
@@ -51,20 +59,18 @@ export function deliverRedisReply(token: u32, status: u32, size: u32): void {
   pending.delete(token);
   const stream = call.ownerStream;
   let owner = call.rootId;
-  if (stream !== null) {
-    if (stream.deleted || host.setEffectiveContext(stream.id) != Status.Ok) {
-      logDebug("redis reply dropped: its stream is gone");
-      return;
-    }
-    owner = stream.id;
-  } else if (getRoot(owner) === null) {
-    return;
-  }
-  // Calls made from inside the callback belong to the same stream.
+  // A stream's reply runs on the stream; once the stream is gone, on its root (onStreamGone).
+  const gone = stream !== null && (stream.deleted || host.setEffectiveContext(stream.id) != Status.Ok);
+  if (stream !== null) owner = gone ? stream.root.id : stream.id;
+  if ((stream === null || gone) && getRoot(owner) === null) return;
+  // Calls made from inside the callback belong to the same stream (or root).
   enter(owner);
   // The reply is read where the host put it: decoders copy what they keep.
   let reply: usize = 0;
   if (status == RedisStatus.Ok && size > 0) reply = host.borrowBufferBytes(BufferType.RedisCallResponse, 0, size);
-  call.onRedisReply(status == RedisStatus.Ok ? RedisStatus.Ok : RedisStatus.NetworkError, reply, reply == 0 ? 0 : host.borrowedSize);
+  const replyStatus = status == RedisStatus.Ok ? RedisStatus.Ok : RedisStatus.NetworkError;
+  const replySize = reply == 0 ? 0 : host.borrowedSize;
+  if (!gone) call.onRedisReply(replyStatus, reply, replySize);
+  else if (!call.onStreamGone(replyStatus, reply, replySize)) logDebug("redis reply dropped: its stream is gone");
   host.release(reply);
 }

@@ -1,4 +1,5 @@
-// Reads model and stream from a JSON request body and adds stream_options.include_usage for streams (decision A1).
+// Reads model, stream and the output limits from a JSON request body, and adds
+// stream_options.include_usage for streams (decision A1); the limits size a reservation (issue 19).
 //
 // The body is read as the upstream reads it: keys and values after unescaping, and a repeated key
 // means its last value (Python's json, Go's encoding/json and JSON.parse all keep the last). What
@@ -40,6 +41,17 @@ export class RequestInfo {
   optionsEnd: i32 = -1;
   includeUsageStart: i32 = -1;
   includeUsageEnd: i32 = -1;
+  /**
+   * The output the request allows: the largest of max_tokens, max_completion_tokens and
+   * max_output_tokens (the last of each repeated one), -1 when it sets none; and `n`, the choices.
+   */
+  maxOutputTokens: i64 = -1;
+  choices: i64 = 1;
+  /**
+   * An output limit or `n` that upstreams may read differently from this reader (a key spelt with
+   * other letter case, a value that is not a whole number): a reservation cannot rely on the limit.
+   */
+  limitUndecidable: bool = false;
 }
 
 // The keys read here, by id; any other key is KEY_OTHER.
@@ -48,10 +60,17 @@ const KEY_MODEL = 1;
 const KEY_STREAM = 2;
 const KEY_STREAM_OPTIONS = 3;
 const KEY_INCLUDE_USAGE = 4;
+// 5 to 7: max_tokens, max_completion_tokens, max_output_tokens.
+const KEY_MAX_TOKENS = 5;
+const KEY_CHOICES = 8;
 /** A key an upstream may take for one of ours and another may not: refused. */
 const KEY_UNDECIDABLE = -1;
-const KEY_NAMES: StaticArray<string> = ["model", "stream", "stream_options", "include_usage"];
-const LONGEST_NAME = 14;
+/** The same for an output limit or `n`: only a reservation relies on them (limitUndecidable). */
+const KEY_UNDECIDABLE_LIMIT = -2;
+const KEY_NAMES: StaticArray<string> = ["model", "stream", "stream_options", "include_usage", "max_tokens", "max_completion_tokens", "max_output_tokens", "n"];
+/** Ids from here on are the output limits and `n`: a spelling in other letter case is KEY_UNDECIDABLE_LIMIT. */
+const FIRST_LIMIT_KEY = KEY_MAX_TOKENS;
+const LONGEST_NAME = 21;
 // A key's characters, case folded, while it is compared with the names (one body at a time).
 const FOLDED = memory.data(LONGEST_NAME);
 
@@ -92,7 +111,9 @@ function keyOf(ptr: usize, start: i32, end: i32): i32 {
   }
   if (count > LONGEST_NAME) return KEY_OTHER;
   for (let i = 0; i < KEY_NAMES.length; i++) {
-    if (asciiMatches(unchecked(KEY_NAMES[i]), FOLDED, <usize>count)) return exact ? i + 1 : KEY_UNDECIDABLE;
+    if (!asciiMatches(unchecked(KEY_NAMES[i]), FOLDED, <usize>count)) continue;
+    if (exact) return i + 1;
+    return i + 1 >= FIRST_LIMIT_KEY ? KEY_UNDECIDABLE_LIMIT : KEY_UNDECIDABLE;
   }
   return KEY_OTHER;
 }
@@ -120,9 +141,10 @@ function modelOf(ptr: usize, start: i32, end: i32): string {
 const rootMember = new JsonMember();
 const optionsMember = new JsonMember();
 
-/** Reads the top-level model, stream and stream_options of the JSON body of `end` bytes at `ptr`; never traps on bad JSON. */
+/** Reads the top-level model, stream, stream_options, output limits and n of the JSON body of `end` bytes at `ptr`; never traps on bad JSON. */
 export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
   const info = new RequestInfo();
+  for (let i = 0; i < limits.length; i++) unchecked(limits[i] = -1);
   const start = requestBodyStart(ptr, end, true);
   if (start == START_WIDE) info.refusal = REFUSE_ENCODING;
   if (start != START_OBJECT) return info;
@@ -146,6 +168,8 @@ export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
     } else if (key == KEY_STREAM) {
       info.stream = bytesEqual(ptr, vs, ve, TRUE_TEXT);
       if (!info.stream && !bytesEqual(ptr, vs, ve, FALSE_TEXT) && !bytesEqual(ptr, vs, ve, NULL_TEXT)) return refuse(info, REFUSE_STREAM);
+    } else if (key >= FIRST_LIMIT_KEY || key == KEY_UNDECIDABLE_LIMIT) {
+      readLimit(ptr, vs, ve, key, info);
     } else if (key == KEY_STREAM_OPTIONS) {
       // The last stream_options is the one the upstream uses: it replaces what an earlier one said.
       info.optionsStart = vs;
@@ -159,7 +183,42 @@ export function readRequestInfoAt(ptr: usize, end: i32): RequestInfo {
   }
   info.rootEnd = pos;
   info.valid = true;
+  for (let i = 0; i < limits.length; i++) info.maxOutputTokens = max(info.maxOutputTokens, unchecked(limits[i]));
   return info;
+}
+
+/** Larger than any model's output: a limit above it is read as this (a reservation of it fits no budget). */
+const MAX_LIMIT: i64 = 1_000_000_000_000;
+
+/**
+ * A plain non-negative JSON integer (no sign, fraction or exponent: upstreams coerce those
+ * differently), capped at MAX_LIMIT; -1 for null, -2 for anything else.
+ */
+function limitValue(ptr: usize, start: i32, end: i32): i64 {
+  if (bytesEqual(ptr, start, end, NULL_TEXT)) return -1;
+  if (start >= end) return -2;
+  let value: i64 = 0;
+  for (let i = start; i < end; i++) {
+    const c = <i32>load<u8>(ptr + <usize>i);
+    if (c < 0x30 || c > 0x39) return -2;
+    if (value < MAX_LIMIT) value = value * 10 + (c - 0x30);
+  }
+  return min(value, MAX_LIMIT);
+}
+
+// The last value of each output limit key in the body being read (-1: none), by id from FIRST_LIMIT_KEY.
+const limits: StaticArray<i64> = [-1, -1, -1];
+
+/** One output limit or `n`: the last of each repeated key counts; a null limit is none. */
+function readLimit(ptr: usize, start: i32, end: i32, key: i32, info: RequestInfo): void {
+  const value = key == KEY_UNDECIDABLE_LIMIT ? -2 : limitValue(ptr, start, end);
+  if (value == -2) {
+    info.limitUndecidable = true;
+  } else if (key == KEY_CHOICES) {
+    info.choices = value < 1 ? 1 : value;
+  } else {
+    unchecked(limits[key - FIRST_LIMIT_KEY] = value);
+  }
 }
 
 function refuse(info: RequestInfo, why: i32): RequestInfo {

@@ -12,7 +12,7 @@
 import { TokenUsage } from "../tokens/index";
 
 /** Whole tokens for `bytes`, rounded up. */
-function tokensOf(bytes: u64, bytesPerToken: i32): i64 {
+export function tokensOf(bytes: u64, bytesPerToken: i32): i64 {
   const per = <u64>max(bytesPerToken, 1);
   return <i64>((bytes + per - 1) / per);
 }

@@ -11,6 +11,8 @@ const INVALID_BODY = "invalid_request_body";
 export const UNREADABLE_ENCODING = new LocalReply(400, "Request denied: the request body must be UTF-8, without a content-encoding.", "ai.request_body_refused", INVALID_REQUEST, INVALID_BODY);
 export const UNDECIDABLE_KEY = new LocalReply(400, "Request denied: a key in the request body is not valid Unicode, or differs from model, stream, stream_options or include_usage only in letter case.", "ai.request_body_refused", INVALID_REQUEST, INVALID_BODY);
 export const NON_BOOLEAN_STREAM = new LocalReply(400, "Request denied: stream in the request body must be true, false or null.", "ai.request_body_refused", INVALID_REQUEST, INVALID_BODY);
+/** With reserve_tokens only: the reservation is sized by these, so they must be read as the upstream reads them. */
+export const UNDECIDABLE_LIMIT = new LocalReply(400, "Request denied: max_tokens, max_completion_tokens, max_output_tokens and n in the request body must be whole numbers or null, spelt in lower case.", "ai.request_body_refused", INVALID_REQUEST, INVALID_BODY);
 
 /** The reply for a REFUSE_* reason of the request reader (not REFUSE_NONE). */
 export function refusalOf(reason: i32): BodyRefusal {

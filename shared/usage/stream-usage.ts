@@ -12,9 +12,10 @@ import {
   UsageReader, TokenUsage, readRequestInfoAt, injectStreamUsageAt, shouldReadUsage, REFUSE_NONE, START_MORE, START_OBJECT, START_WIDE,
   requestBodyStart, readableRequestEncoding,
 } from "../tokens/index";
-import { BodyRefusal, UNREADABLE_ENCODING, refusalOf } from "./refusal";
+import { BodyRefusal, UNREADABLE_ENCODING, UNDECIDABLE_LIMIT, refusalOf } from "./refusal";
 import { UsageOptions } from "./options";
 import { estimateUsage } from "./estimate";
+import { reservationFor } from "./reservation";
 import { indexOfAsciiCaseless } from "../text/index";
 import { SseUsageFilter, ChunkSink, takeSseUsageFilter, returnSseUsageFilter } from "./sse-usage-filter";
 import { markStreamRequest, streamUsageInjected } from "./injection-mark";
@@ -53,11 +54,14 @@ function returnReader(reader: UsageReader): void {
   spareReaders.push(reader);
 }
 
-/** A whole request body, read in place: its `model`, why it is refused, and the body with include_usage added when asked. */
+/** A whole request body, read in place: its `model`, why it is refused, its output limits, and the body with include_usage added when asked. */
 class RequestBodyRead extends BodyReader {
   model: string = "";
   refusal: i32 = REFUSE_NONE;
   stream: bool = false;
+  maxOutputTokens: i64 = -1;
+  choices: i64 = 1;
+  limitUndecidable: bool = false;
   rewritten: ArrayBuffer | null = null;
   constructor(private readonly inject: bool) {
     super();
@@ -68,6 +72,9 @@ class RequestBodyRead extends BodyReader {
     // With inject_stream_usage off the body is read for its model only: nothing in it is refused.
     this.refusal = this.inject ? info.refusal : REFUSE_NONE;
     this.stream = info.stream;
+    this.maxOutputTokens = info.maxOutputTokens;
+    this.choices = info.choices;
+    this.limitUndecidable = info.limitUndecidable;
     if (this.inject) this.rewritten = injectStreamUsageAt(ptr, <i32>size, info);
   }
 }
@@ -92,6 +99,9 @@ export class StreamUsage extends BodyReader {
    */
   refusal: BodyRefusal | null = null;
   private holdingHeaders: bool = false;
+  /** The request's output limit (-1: none) and choices, for a reservation. */
+  private maxOutputTokens: i64 = -1;
+  private choices: i64 = 1;
   /** The body starts as a JSON object: held until it is whole. */
   private bodyIsObject: bool = false;
   private reader: UsageReader | null = null;
@@ -137,6 +147,19 @@ export class StreamUsage extends BodyReader {
   }
 
   /**
+   * What the request may use (shared/usage/reservation.ts), once its body is read: whole, or
+   * known not to be a JSON object (then its bytes so far, and reserve_output_tokens), or absent.
+   */
+  reservation(): i64 {
+    return reservationFor(this.requestBytes, this.maxOutputTokens, this.choices, this.options);
+  }
+
+  /** True once a 2xx response has started: only then was anything served. */
+  get succeeded(): bool {
+    return this.metered;
+  }
+
+  /**
    * From onRequestBody, with `held` true while the plugin keeps the body back for its own reasons
    * (a check not yet answered): returns the action for the chunk, and counts the body's bytes.
    */
@@ -172,6 +195,11 @@ export class StreamUsage extends BodyReader {
     return DataAction.StopIterationAndBuffer;
   }
 
+  /** The chunk given to onRequestBody as held was let through after all (a check that could not be sent, failing open). */
+  releaseHeld(bodySize: u32): void {
+    this.passedBytes += bodySize;
+  }
+
   /** From onRequestTrailers: they end a request whose last body chunk did not, so the buffered body is whole. */
   onRequestTrailers(): void {
     const buffered = requestBodySize();
@@ -185,8 +213,15 @@ export class StreamUsage extends BodyReader {
     const body = new RequestBodyRead(this.options.inject);
     readRequestBody(bodySize, body);
     this.requestModel = body.model;
+    this.maxOutputTokens = body.maxOutputTokens;
+    this.choices = body.choices;
     if (body.refusal != REFUSE_NONE) {
       this.refusal = refusalOf(body.refusal);
+      return;
+    }
+    // A reservation sized by a limit the upstream reads otherwise would be no bound at all.
+    if (this.options.reserve && body.limitUndecidable) {
+      this.refusal = UNDECIDABLE_LIMIT;
       return;
     }
     const rewritten = body.rewritten;
@@ -261,8 +296,8 @@ export class StreamUsage extends BodyReader {
   }
 
   /** The model label of a charge: the one the response named, else the request's, else "unknown". */
-  modelOf(usage: TokenUsage): string {
-    if (usage.model.length > 0) return usage.model;
+  modelOf(usage: TokenUsage | null): string {
+    if (usage !== null && usage.model.length > 0) return usage.model;
     return this.requestModel.length > 0 ? this.requestModel : UNKNOWN_MODEL;
   }
 

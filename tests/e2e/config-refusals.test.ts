@@ -90,3 +90,15 @@ test("estimate_bytes_per_token outside 1-1024 is refused naming the field, in bo
     await accepted(plugin, { ...config, estimate_bytes_per_token: 1024, estimate_missing_usage: false });
   }
 });
+
+test("reserve_output_tokens outside 0 to 1000000000 and a reserve_tokens that is no boolean are refused naming the field, in both AI plugins (issue 19)", async () => {
+  const quota = { admin_consumer: "a", redis: REDIS };
+  for (const [plugin, config] of [["ai-quota", quota], ["ai-token-ratelimit", RATELIMIT]] as const) {
+    for (const bad of [-1, 1_000_000_001]) {
+      assert.deepEqual(await refusal(plugin, { ...config, reserve_tokens: true, reserve_output_tokens: bad }), [`${plugin}: reserve_output_tokens must be between 0 and 1000000000, got ${bad}`]);
+    }
+    assert.deepEqual(await refusal(plugin, { ...config, reserve_tokens: "yes" }), [`${plugin}: reserve_tokens must be true or false, got "yes"`]);
+    await accepted(plugin, { ...config, reserve_tokens: true, reserve_output_tokens: 0 });
+    await accepted(plugin, { ...config, reserve_tokens: "true", reserve_output_tokens: 1_000_000_000 });
+  }
+});

@@ -88,7 +88,10 @@ for (const plugin of PLUGINS) {
 
 test("the AI plugins describe the fields they parse with the same code (shared/usage, shared/redis) the same way", () => {
   const [quota, limit] = ["ai-quota", "ai-token-ratelimit"].map((p) => loadSpec(p).spec.configSchema.openAPIV3Schema.properties!);
-  for (const name of ["inject_stream_usage", "estimate_missing_usage", "estimate_bytes_per_token"]) assert.deepEqual(quota[name], limit[name], name);
+  for (const name of ["inject_stream_usage", "estimate_missing_usage", "estimate_bytes_per_token", "reserve_output_tokens"]) assert.deepEqual(quota[name], limit[name], name);
+  const { description: _e, "x-description-i18n": _f, ...quotaReserve } = quota.reserve_tokens;
+  const { description: _g, "x-description-i18n": _h, ...limitReserve } = limit.reserve_tokens;
+  assert.deepEqual(quotaReserve, limitReserve, "reserve_tokens, but for where it reserves");
   const { description: _a, "x-description-i18n": _b, ...quotaRedis } = quota.redis;
   const { description: _c, "x-description-i18n": _d, ...limitRedis } = limit.redis;
   assert.deepEqual(quotaRedis, limitRedis, "redis, but for what it holds");
@@ -101,6 +104,8 @@ test("defaults and bounds in spec.yaml are the code's constants", () => {
   assert.equal(quota.redis_key_prefix.default, sourceConstant("plugins/ai-quota/config.ts", "DEFAULT_KEY_PREFIX"));
   assert.equal(quota.estimate_bytes_per_token.default, Number(sourceConstant("shared/usage/options.ts", "DEFAULT_BYTES_PER_TOKEN")));
   assert.equal(quota.estimate_bytes_per_token.maximum, Number(sourceConstant("shared/usage/options.ts", "MAX_BYTES_PER_TOKEN")));
+  assert.equal(quota.reserve_output_tokens.default, Number(sourceConstant("shared/usage/options.ts", "DEFAULT_RESERVE_OUTPUT_TOKENS")));
+  assert.equal(quota.reserve_output_tokens.maximum, Number(sourceConstant("shared/usage/options.ts", "MAX_RESERVE_OUTPUT_TOKENS").replaceAll("_", "")));
   const limit = props("ai-token-ratelimit");
   assert.equal(limit.rejected_code.minimum, Number(sourceConstant("plugins/ai-token-ratelimit/config.ts", "MIN_REJECTED_CODE")));
   assert.equal(limit.rejected_code.maximum, Number(sourceConstant("plugins/ai-token-ratelimit/config.ts", "MAX_REJECTED_CODE")));

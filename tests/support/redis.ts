@@ -155,3 +155,34 @@ export async function withBridge<T>(server: RedisServer, cluster: string, body: 
     await bridge.close();
   }
 }
+
+/** What a MONITOR connection saw: every command a client sent, in order (not those scripts ran). */
+export interface RedisMonitor {
+  /** Command names in lower case, e.g. ["eval", "decrby"], of clients other than this test's own reader. */
+  commands(): string[];
+  stop(): void;
+}
+
+/** Starts MONITOR on `server`: commands sent from now on are recorded until stop(). */
+export async function monitorRedis(server: RedisServer): Promise<RedisMonitor> {
+  const socket = net.connect(server.port, server.host);
+  let text = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => void (text += chunk));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.write(encodeCommand(["MONITOR"]));
+    const ready = () => (text.startsWith("+OK\r\n") ? resolve() : setTimeout(ready, 5));
+    ready();
+  });
+  return {
+    commands: () =>
+      text
+        .split("\r\n")
+        // `+<time> [<db> <client>] "<command>" ...`; a script's own calls show `[<db> lua]`.
+        .map((line) => /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line))
+        .filter((match): match is RegExpExecArray => match !== null && match[1] !== "lua")
+        .map((match) => match[2].toLowerCase()),
+    stop: () => socket.destroy(),
+  };
+}

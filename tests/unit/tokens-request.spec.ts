@@ -187,6 +187,43 @@ describe("request bodies refused because upstreams would read them differently",
   });
 });
 
+describe("output limits, which size a reservation", () => {
+  it("reads the largest of max_tokens, max_completion_tokens and max_output_tokens, and n", () => {
+    expect(read('{"model":"m"}').maxOutputTokens).toBe(-1);
+    expect(read('{"max_tokens":100}').maxOutputTokens).toBe(100);
+    expect(read('{"max_completion_tokens":7,"max_tokens":30}').maxOutputTokens).toBe(30);
+    expect(read('{"max_output_tokens":512,"max_tokens":30}').maxOutputTokens).toBe(512);
+    expect(read('{"max_tokens":0}').maxOutputTokens).toBe(0);
+    expect(read('{"max_tokens":null}').maxOutputTokens).toBe(-1);
+    expect(read('{"n":3,"max_tokens":10}').choices).toBe(3);
+    expect(read('{"n":0}').choices).toBe(1);
+    expect(read('{"model":"m"}').choices).toBe(1);
+  });
+
+  it("keeps the last of a repeated key, as upstreams do, and a null one clears it", () => {
+    expect(read('{"max_tokens":5000,"max_tokens":5}').maxOutputTokens).toBe(5);
+    expect(read('{"max_tokens":5,"max_tokens":5000}').maxOutputTokens).toBe(5000);
+    expect(read('{"max_tokens":5,"max_tokens":null}').maxOutputTokens).toBe(-1);
+    expect(read('{"n":4,"n":2}').choices).toBe(2);
+    expect(read('{"max_\u0074okens":9}').maxOutputTokens).toBe(9, "compared after unescaping");
+  });
+
+  it("caps a huge limit instead of overflowing", () => {
+    expect(read('{"max_tokens":99999999999999999999999999}').maxOutputTokens).toBe(1_000_000_000_000);
+  });
+
+  it("marks limits upstreams may read differently, without refusing the body itself", () => {
+    const texts = ['{"max_tokens":"100"}', '{"max_tokens":1e3}', '{"max_tokens":10.0}', '{"max_tokens":-1}', '{"max_tokens":true}', '{"n":"2"}', '{"MAX_TOKENS":5}', '{"Max_Completion_Tokens":5}', '{"N":2}', '{"max_tokens":5,"Max_Tokens":50000}'];
+    for (let i = 0; i < texts.length; i++) {
+      const info = read(texts[i]);
+      expect(info.limitUndecidable).toBe(true, texts[i]);
+      expect(info.refusal).toBe(REFUSE_NONE, texts[i]);
+    }
+    expect(read('{"max_tokens":5,"stream_options":{"max_tokens":"x"}}').limitUndecidable).toBe(false, "only top-level limits count");
+    expect(read('{"max_tokens":5}').limitUndecidable).toBe(false);
+  });
+});
+
 describe("requestBodyStart", () => {
   it("waits for four bytes, or for more while only whitespace has come", () => {
     expect(startOf(String.UTF8.encode("{"), false)).toBe(START_MORE);
