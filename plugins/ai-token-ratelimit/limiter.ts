@@ -59,13 +59,6 @@ class ReserveReply extends RedisCallback {
   }
 }
 
-/**
- * A window ending sooner than this after the settle is sent counts as ended: the settle may reach
- * Redis in the next window (a window already gone is also found by settle.lua itself, by its key).
- * Covers the Redis round trip, and the time between the reservation's PTTL and its reply.
- */
-const SETTLE_MARGIN_MS: i64 = 100;
-
 /** Milliseconds on the gateway's clock, for a reservation's windows. */
 function nowMillis(): i64 {
   return <i64>(nowNanos() / 1_000_000);
@@ -404,8 +397,9 @@ export class LimitedStream extends HttpContext {
 
   /**
    * Settles the reservation to `used` tokens, once (issue 19): one EVAL of settle.lua with the
-   * difference, and for each counter whether the reservation's window is still open (its end more
-   * than SETTLE_MARGIN_MS away). None when nothing would change.
+   * difference and, per counter, what its reservation's window had left by the gateway's clock;
+   * settle.lua tells from the key's PTTL whether the counter is still that window. None when
+   * nothing would change.
    */
   settle(used: i64, model: string): void {
     const reserved = this.reserved;
@@ -414,14 +408,14 @@ export class LimitedStream extends HttpContext {
     if (reserved < 0 || ends === null) return;
     const diff = used - reserved;
     const limits = this.counters!.limits;
-    const openUntil = nowMillis() + SETTLE_MARGIN_MS;
+    const now = nowMillis();
     let open = false;
-    for (let i = 0; i < limits.length; i++) if (openUntil < unchecked(ends[i])) open = true;
+    for (let i = 0; i < limits.length; i++) if (unchecked(ends[i]) > now) open = true;
     // Given back to windows that have all ended: nothing left to give.
     if (diff == 0 || (diff < 0 && !open)) return;
     const client = this.client!;
     const command = scriptCommand(client, SETTLE, this.counters!, 1 + limits.length).int(diff);
-    for (let i = 0; i < limits.length; i++) command.int(openUntil < unchecked(ends[i]) ? 1 : 0);
+    for (let i = 0; i < limits.length; i++) command.int(unchecked(ends[i]) - now);
     if (client.send(command, new ChargeReply(this)) != Status.Ok) {
       logWarn("ai-token-ratelimit: settle could not be sent");
       this.count(CHARGE_FAILURE_METRIC, model, 1);
