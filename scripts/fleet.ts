@@ -10,11 +10,22 @@ import {
   runFleet, fleetMismatches, overshootOf, quotaSpent, CONSUMERS, FREE, TIGHT_LIMIT_CONSUMERS, type FleetResult,
 } from "../tests/support/fleet.ts";
 
-const arg = (name: string, fallback: number) => {
+/** A whole-number option from `min` to `max`; anything else stops the run naming the option. */
+const arg = (name: string, fallback: number, min: number, max: number, why: string) => {
   const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`--${name} must be a whole number from ${min} to ${max} (${why}), got ${process.argv[at + 1]}`);
+    process.exit(2);
+  }
+  return value;
 };
-const options = { gateways: arg("gateways", 4), clients: arg("clients", 200), seconds: arg("seconds", 30) };
+const options = {
+  gateways: arg("gateways", 4, 1, 16, "one process each"),
+  clients: arg("clients", 200, CONSUMERS.length, 2000, "at least one per consumer"),
+  // The counters are compared with the usage of one 60 s rate-limit window, settles included.
+  seconds: arg("seconds", 30, 1, 45, "the run and its settles fit one rate-limit window of 60 s"),
+};
 const modes: Array<[string, boolean]> = [["reserve_tokens off (Higress)", false], ["reserve_tokens on", true]];
 const results: FleetResult[] = [];
 for (const [, reserve] of modes) results.push(await runFleet({ ...options, reserve }));
