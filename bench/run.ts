@@ -2,7 +2,8 @@
  * `npm run bench`: module sizes, start-up time, wasm time per request (chat and 1 MB SSE stream)
  * next to a no-op baseline, the costliest `regexp:` key on 60 KiB of headers, Redis calls per
  * request, usage-reader throughput, guest memory and gateway throughput, measured in the host's V8.
- * key-auth is also measured as the Higress console configures it, with 3 and with 10 000 consumers.
+ * key-auth is also measured as the Higress console configures it, with 3 and with 10 000 consumers,
+ * and the AI plugins (alone and chained) with reserve_tokens on next to off.
  * Prints one table and writes bench/results.json. A benchmark, not a test: nothing here fails on a
  * number. `--quick` runs fewer requests.
  */
@@ -14,7 +15,9 @@ import { createHost, GET, type Host, type DirectStream } from "../host/direct.ts
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../host/redis-bridge.ts";
 import { measure, perCallback, quantile, clockCost } from "./guest-time.ts";
-import { CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, benchRedis, chat, chatResponse, consoleKeyAuth, KEY_AUTH_SCALE } from "./scenario.ts";
+import {
+  CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, RESERVED, RESERVED_CONFIGS, benchRedis, chat, chatResponse, consoleKeyAuth, KEY_AUTH_SCALE,
+} from "./scenario.ts";
 import { gatewayThroughput } from "./throughput.ts";
 import { regexCost } from "./regex-cost.ts";
 
@@ -74,6 +77,9 @@ for (const count of KEY_AUTH_SCALE) await startUp(scaled(count), readFileSync(pl
 
 const hosts: Record<string, Host> = { "no-op": await createHost({ wasm: probeWasm("noop"), logLevel: LOG_LEVEL }) };
 for (const name of PLUGINS) hosts[name] = await createHost({ wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name], redis: bridge, logLevel: LOG_LEVEL });
+// The AI plugins with reserve_tokens on, measured in the same batches as with it off (issue 19).
+const reservedBase = (name: string) => name.slice(0, -RESERVED.length);
+for (const [name, config] of Object.entries(RESERVED_CONFIGS)) hosts[name] = await createHost({ wasm: pluginWasm(reservedBase(name)), config, redis: bridge, logLevel: LOG_LEVEL });
 for (const count of KEY_AUTH_SCALE) {
   const host = await createHost({ wasm: pluginWasm("key-auth"), config: consoleKeyAuth(count), logLevel: LOG_LEVEL });
   // Measured only if the chat authenticates: a 401 would be a cheaper path, not the same one.
@@ -81,11 +87,17 @@ for (const count of KEY_AUTH_SCALE) {
   if (probe.upstreamHeader("x-mse-consumer").join() !== "aliyun-user1") throw new Error(`${scaled(count)}: the bench chat does not authenticate`);
   hosts[scaled(count)] = host;
 }
-const [first, ...rest] = PLUGINS;
-hosts["all three"] = await createHost({
-  name: first, wasm: pluginWasm(first), config: PLUGIN_CONFIGS[first], redis: bridge, logLevel: LOG_LEVEL,
-  more: rest.map((name) => ({ name, wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name] })),
-});
+/** The three plugins chained, with the AI plugins' configs from `configs` (the walkthrough's chat, which turns reserve_tokens on). */
+const chained = (configs: Record<string, object>) => {
+  const configOf = (name: string) => configs[name + RESERVED] ?? configs[name] ?? PLUGIN_CONFIGS[name];
+  const [first, ...rest] = PLUGINS;
+  return createHost({
+    name: first, wasm: pluginWasm(first), config: configOf(first), redis: bridge, logLevel: LOG_LEVEL,
+    more: rest.map((name) => ({ name, wasm: pluginWasm(name), config: configOf(name) })),
+  });
+};
+hosts["all three"] = await chained(PLUGIN_CONFIGS);
+hosts["all three" + RESERVED] = await chained(RESERVED_CONFIGS);
 const names = Object.keys(hosts);
 const clockUs = clockCost();
 add("clock read (performance.now), taken out once per timed call", `${(clockUs * 1000).toFixed(1)} ns`, "clock_ns", clockUs * 1000);
@@ -99,6 +111,17 @@ for (const name of names) {
   );
 }
 
+// reserve_tokens off next to on, from the same interleaved batches.
+for (const on of names.filter((n) => n.endsWith(RESERVED))) {
+  const [a, b] = [chats.get(reservedBase(on))!, chats.get(on)!];
+  const change = (x: number, y: number) => `${y >= x ? "+" : ""}${(((y - x) / x) * 100).toFixed(0)}%`;
+  add(
+    `wasm time per chat, ${reservedBase(on)}, reserve_tokens off vs on`,
+    `${a.median.toFixed(2)} vs ${b.median.toFixed(2)} µs median (${change(a.median, b.median)}), ${a.p99.toFixed(1)} vs ${b.p99.toFixed(1)} µs p99`,
+    `reserve.${reservedBase(on)}`, { off: a.median, on: b.median },
+  );
+}
+
 for (const [pattern, t] of await regexCost(bridge, Math.max(100, REQUESTS / 20), clockUs)) {
   add(
     `wasm time per request, ai-token-ratelimit, regexp:${pattern} on 60 KiB of headers (answered ${t.status})`,
@@ -107,7 +130,7 @@ for (const [pattern, t] of await regexCost(bridge, Math.max(100, REQUESTS / 20),
   );
 }
 
-for (const name of ["ai-quota", "ai-token-ratelimit"]) {
+for (const name of ["ai-quota", "ai-token-ratelimit", ...Object.keys(RESERVED_CONFIGS)]) {
   const split = await perCallback(hosts[name], () => chat(hosts[name], chatResponse), REQUESTS, clockUs);
   add(`wasm time per chat by callback, ${name}`, split.filter(([, us]) => us >= 0.05).map(([cb, us]) => `${cb} ${us.toFixed(2)}`).join(", ") + " µs", `split.${name}`, Object.fromEntries(split));
 }

@@ -22,6 +22,18 @@ export const PLUGIN_CONFIGS: Record<string, object> = {
 };
 
 /**
+ * The AI plugins' cases measured both ways (issue 19): each plugin's name is its config with
+ * reserve_tokens off, as Higress; `<name>, reserve_tokens` the same config with it on, where the
+ * check is one EVAL that reserves (CHAT_REQUEST sets no max_tokens: its bytes / 4 plus 256) and
+ * the end settles the difference to the answer's 160 tokens with one DECRBY or EVAL, where the
+ * option off charges them: 2 Redis calls per chat either way.
+ */
+export const RESERVED = ", reserve_tokens";
+export const RESERVED_CONFIGS: Record<string, object> = Object.fromEntries(
+  ["ai-quota", "ai-token-ratelimit"].map((name) => [name + RESERVED, { ...PLUGIN_CONFIGS[name], reserve_tokens: true }]),
+);
+
+/**
  * key-auth as the Higress console writes it, with `count` consumers on its three sources in turn
  * (header, query, Bearer) and aliyun-user1, whom USER1 authenticates as, last: a per-request loop
  * over consumers would show as 10 000 consumers costing more than 3.

@@ -1,28 +1,27 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runFleet, FREE, TIGHT, TIGHT_LIMIT } from "../support/fleet.ts";
+import { runFleet, fleetMismatches, overshootOf, TIGHT_LIMIT_CONSUMERS, TIGHT_QUOTA_CONSUMERS } from "../support/fleet.ts";
 
-// The short run; `npm run fleet` is the long one (4 gateways, 200 clients, 30 s).
-test("4 gateways on one Redis, 40 clients mixing streams and chats: counters and quotas equal the usage the clients were told", async () => {
-  const result = await runFleet({ gateways: 4, clients: 40, seconds: 4 });
-  assert.equal(result.trapped, false);
-  assert.ok(result.requests > 200, `only ${result.requests} requests`);
-  for (const c of [...FREE, ...TIGHT]) {
-    const t = result.tally[c];
-    assert.equal(t.other, 0, `${c}: answers other than 200 and 429`);
-    // ai-quota charges every answered chat: the quota drops by exactly what the clients saw.
-    assert.equal(result.quotas[c], result.quotaStart - t.usage, `${c}: quota`);
-  }
-  for (const c of FREE) {
-    assert.equal(result.tally[c].rejected, 0, `${c}: never limited`);
-    assert.equal(result.counters[c], result.tally[c].usage, `${c}: rate-limit counter`);
-  }
+// The short runs; `npm run fleet` is the long one (4 gateways, 200 clients, 30 s per mode).
+const SHORT = { gateways: 4, clients: 40, seconds: 3 };
+const TIGHT = [...TIGHT_LIMIT_CONSUMERS, ...TIGHT_QUOTA_CONSUMERS];
+
+test("4 gateways on one Redis, 40 clients mixing streams and chats, reserve_tokens off (Higress's check-then-charge): counters and quotas equal the usage told, and a tight limit or quota is passed by at most one request in flight per client", async () => {
+  const result = await runFleet({ ...SHORT, reserve: false });
+  assert.ok(result.requests > 100, `only ${result.requests} requests`);
+  // Only 200, 429 from the limit, 403 from the quota; counters and quotas = usage told; bounds held.
+  assert.deepEqual(fleetMismatches(result), []);
+});
+
+test("4 gateways on one Redis, 40 clients mixing streams and chats, reserve_tokens on: nothing is served beyond a tight limit or quota, and counters and quotas equal the usage told (no reservation left outstanding)", async () => {
+  const result = await runFleet({ ...SHORT, reserve: true });
+  assert.ok(result.requests > 100, `only ${result.requests} requests`);
+  assert.deepEqual(fleetMismatches(result), []);
+  // Every request's max_tokens covers its completion, so no reservation is short and the bound is 0 exactly.
   for (const c of TIGHT) {
-    const t = result.tally[c];
-    assert.ok(t.rejected > 0, `${c}: the tight limit was reached`);
-    // Every token served is counted, also past the limit (R1 amended)...
-    assert.equal(result.counters[c], t.usage, `${c}: rate-limit counter`);
-    // ...and what is served beyond it is at most one request in flight per client.
-    assert.ok(t.usage - TIGHT_LIMIT <= t.clients * t.maxUsage, `${c}: served ${t.usage - TIGHT_LIMIT} beyond the limit with ${t.clients} clients`);
+    const { budget, over, bound } = overshootOf(result, c);
+    assert.equal(result.tally[c].usage <= budget, true, `${c}: served ${result.tally[c].usage} tokens on a budget of ${budget}`);
+    assert.equal(over, 0, `${c}: served beyond its budget`);
+    assert.equal(bound, 0, `${c}: a reservation below its request's usage`);
   }
 });
