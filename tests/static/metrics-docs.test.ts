@@ -3,11 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { repoRoot } from "../support/paths.ts";
-
-/** The string values of every `export const X = "…";` in `file`. */
-function constants(file: string): string[] {
-  return [...readFileSync(`${repoRoot}${file}`, "utf8").matchAll(/^export const \w+ = "([^"]+)";/gm)].map((m) => m[1]);
-}
+import { sourceStrings as constants } from "../support/source-constants.ts";
 
 /** The section's first-column names of its tables: `` | `a`, `b` | … `` gives a and b. */
 function tableNames(section: string): string[] {

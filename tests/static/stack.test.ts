@@ -49,7 +49,7 @@ test("docker-compose.yml mounts the generated configs and build/ into a Higress 
   assert.ok(compose.services.gateway.volumes.includes("./envoy/envoy.yaml:/etc/envoy/envoy.yaml:ro"));
   assert.ok(compose.services.gateway.volumes.includes(`./build:${WASM_DIR}:ro`));
   assert.ok(compose.services.envoy.volumes.includes("./envoy/envoy-key-auth.yaml:/etc/envoy/envoy.yaml:ro"));
-  assert.deepEqual(Object.keys(compose.services).sort(), ["envoy", "gateway", "redis", "upstream"]);
+  assert.deepEqual(Object.keys(compose.services).sort(), ["envoy", "gateway", "grafana", "prometheus", "redis", "upstream"]);
   assert.ok(existsSync(`${repoRoot}scripts/upstream.ts`));
 });
 

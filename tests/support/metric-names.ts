@@ -3,7 +3,9 @@
  * `plugins/<plugin>/metrics.ts` (the one definition), in the layout of shared/runtime/metrics.ts's
  * aiMetricName, as the host exposes them (`wasmcustom.` first) and as /stats/prometheus shows them.
  */
-import { sourceConstant } from "./source-constants.ts";
+import { existsSync, readdirSync } from "node:fs";
+import { repoRoot } from "./paths.ts";
+import { sourceConstant, sourceStrings } from "./source-constants.ts";
 
 export interface AiLabels {
   route: string;
@@ -30,4 +32,10 @@ export function ratelimitMetric(constant: string): string {
 /** A metric name of ai-quota by its constant, e.g. `quotaMetric("NO_QUOTA_METRIC")`. */
 export function quotaMetric(constant: string): string {
   return sourceConstant("plugins/ai-quota/metrics.ts", constant);
+}
+
+/** Every plugin's metric names, from each `plugins/<plugin>/metrics.ts`, by plugin. */
+export function pluginMetrics(): Map<string, string[]> {
+  const plugins = readdirSync(`${repoRoot}plugins`).filter((p) => existsSync(`${repoRoot}plugins/${p}/metrics.ts`)).sort();
+  return new Map(plugins.map((p) => [p, sourceStrings(`plugins/${p}/metrics.ts`)]));
 }
