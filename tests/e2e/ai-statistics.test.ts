@@ -301,3 +301,108 @@ test("attributes: fixed values, headers, request and response bodies and streame
   assert.deepEqual([streamed.upstream_type, streamed.answer, streamed.first_model, streamed.last_finish], ["text/event-stream", cut(answer), "qwen-max", "stop"]);
   assert.equal(streamed.finish, undefined, "response_body attributes are for answers that are not streamed");
 });
+
+test("answers from a protocol the reader does not know are counted from attributes named model, input_token, output_token and total_token (Higress's way)", async () => {
+  const g = await chain({
+    disable_openai_usage: false,
+    attributes: [
+      { key: "model", value_source: "response_body", value: "path", apply_to_log: true },
+      { key: "input_token", value_source: "request_body", value: "tokens.in", apply_to_log: true },
+      { key: "output_token", value_source: "request_body", value: "tokens.out", apply_to_log: true },
+      { key: "total_token", value_source: "request_body", value: "tokens.all", apply_to_log: true },
+    ],
+  }, fixture.upstream.url, false);
+  // The upstream answers an unknown path with {"ok":true,"path":…}: no usage the reader knows.
+  const res = await send(g, "user-plain", "/custom/generate", { tokens: { in: 7, out: 5, all: 12 } });
+  assert.equal(res.status, 200);
+  const [log] = await aiLogs(g, 1);
+  assert.deepEqual([log.model, log.input_token, log.output_token, log.total_token], ["/custom/generate", 7, 5, 12]);
+  const scraped = await scrape(g);
+  const at = `{ai_route="aliyun",ai_cluster="${CLUSTER}",ai_model="/custom/generate",ai_consumer="user-plain"}`;
+  assert.deepEqual(["INPUT_TOKEN_METRIC", "OUTPUT_TOKEN_METRIC", "TOTAL_TOKEN_METRIC", "DURATION_COUNT_METRIC"].map((m) => scraped.get(metric(m) + at)), [7, 5, 12, 1]);
+});
+
+test("disable_openai_usage: no model or tokens in ai_log and no metrics; enable_path_suffixes and enable_content_types leave other requests alone", async () => {
+  const off = await chain({ disable_openai_usage: true });
+  await fundAll();
+  assert.equal((await send(off, "user-chat", "/v1/chat/completions", FORMATS[0].body)).status, 200);
+  const [log] = await aiLogs(off, 1);
+  assert.deepEqual([log.model, log.input_token, log.response_type], [undefined, undefined, key("RESPONSE_NORMAL")]);
+  assert.equal([...(await scrape(off)).keys()].some((s) => s.startsWith(metric("INPUT_TOKEN_METRIC")) || s.startsWith(metric("DURATION_COUNT_METRIC"))), false);
+
+  const gated = await chain({ enable_path_suffixes: ["/v1/embeddings"], enable_content_types: ["application/json"] });
+  await fundAll();
+  assert.equal((await send(gated, "user-chat", "/v1/chat/completions", FORMATS[0].body)).status, 200);
+  assert.equal((await send(gated, "user-embeddings", "/v1/embeddings", FORMATS[3].body)).status, 200);
+  const [chat, embeddings] = await aiLogs(gated, 2);
+  assert.equal(chat.api, undefined, "a path not enabled: nothing written");
+  assert.equal(chat.quota_input_token > 0, true, "the other plugins still charge it");
+  assert.equal(embeddings.api, "-");
+  const scraped = await scrape(gated);
+  assert.equal(scraped.get(metric("INPUT_TOKEN_METRIC") + labels("user-chat", "qwen-max")), undefined);
+  assert.ok(scraped.get(metric("INPUT_TOKEN_METRIC") + labels("user-embeddings", "text-embedding-v3"))! > 0);
+
+  const types = await chain({ enable_content_types: ["application/json"] });
+  await fundAll();
+  assert.equal((await send(types, "user-chat-stream", "/v1/chat/completions", FORMATS[1].body)).status, 200);
+  const [stream] = await aiLogs(types, 1);
+  assert.deepEqual([stream.chat_round, stream.response_type, stream.input_token], [2, undefined, undefined], "an SSE answer not enabled: the request's fields only");
+});
+
+test("a request body the charging plugins refuse goes on unchanged through ai-statistics, which never answers a request itself", async () => {
+  const alone = fixture.track(await startGateway({
+    clusters: { llm: { url: fixture.upstream.url } },
+    routes: [{ name: "aliyun", prefix: "/", cluster: "llm", cluster_name: CLUSTER }],
+    plugins: [{ name: "ai-statistics", wasm: pluginWasm("ai-statistics"), config: {} }],
+  }));
+  const body = JSON.stringify({ model: "qwen-max", stream: true, messages: MESSAGES });
+  const cases: Array<{ name: string; headers: Array<[string, string]>; bytes: Uint8Array }> = [
+    { name: "gzip", headers: [["content-encoding", "gzip"]], bytes: gzipSync(body) },
+    { name: "UTF-16", headers: [], bytes: Buffer.from("\ufeff" + body, "utf16le") },
+    { name: "a stream flag upstreams read differently", headers: [], bytes: Buffer.from(body.replace('"stream":true', '"stream":"yes"')) },
+  ];
+  for (const c of cases) {
+    const res = await request(`${alone.url}/v1/chat/completions`, { headers: [["content-type", "application/json"], ...c.headers], body: c.bytes });
+    assert.equal(res.status, 200, `${c.name}: answered by the upstream`);
+    const sent = fixture.upstream.requests.at(-1)!;
+    assert.equal(Buffer.from(sent.body, "utf8").equals(Buffer.from(Buffer.from(c.bytes).toString("utf8"), "utf8")), true, `${c.name}: forwarded byte for byte`);
+  }
+  // In the chain, ai-quota (after ai-statistics) refuses what it cannot read, as without ai-statistics.
+  const g = await chain();
+  await fundAll();
+  const refused = await request(`${g.url}/v1/chat/completions`, {
+    headers: [["x-api-key", consumerOf("chat").credential], ["content-type", "application/json"], ["content-encoding", "gzip"]], body: gzipSync(body),
+  });
+  assert.equal(refused.status, 400);
+});
+
+test("refused configurations name the field; what Higress takes and this plugin does not implement says so", async () => {
+  const cases: Array<[object, string]> = [
+    [{ use_default_attributes: true }, "ai-statistics: use_default_attributes is not supported: "],
+    [{ use_default_response_attributes: true }, "ai-statistics: use_default_response_attributes is not supported: "],
+    [{ attributes: [{ key: "a", value_source: "fixed_value", value: "x", apply_to_span: true }] }, "ai-statistics: attributes[0].apply_to_span is not supported: "],
+    [{ attributes: [{ key: "a", value_source: "fixed_value", value: "x", as_separate_log_field: true }] }, "ai-statistics: attributes[0].as_separate_log_field is not supported: "],
+    [{ attributes: [{ key: "a", value_source: "fixed_value", value: "x", trace_span_key: "b" }] }, "ai-statistics: attributes[0].trace_span_key is not supported: "],
+    [{ attributes: [{ key: "tool_calls", apply_to_log: true }] }, 'ai-statistics: attributes[0].key "tool_calls" as a built-in attribute is not supported: '],
+    [{ attributes: [{ key: "a", value_source: "request_body", value: "messages.#.content", apply_to_log: true }] }, "ai-statistics: attributes[0].value uses # other than last"],
+    [{ attributes: [{ key: "a", value_source: "response_body", value: "choices.*.text", apply_to_log: true }] }, "ai-statistics: attributes[0].value uses wildcards"],
+    [{ attributes: [{ key: "a", value_source: "request_body", value: "messages|@reverse", apply_to_log: true }] }, "ai-statistics: attributes[0].value uses wildcards, queries or pipes"],
+    [{ attributes: [{ key: "a", value_source: "request_body", value: "messages.@flatten", apply_to_log: true }] }, "ai-statistics: attributes[0].value uses the modifier @flatten"],
+    [{ attributes: [{ key: "a", value_source: "cookie", value: "x" }] }, 'ai-statistics: attributes[0].value_source must be one of fixed_value, request_header, request_body, response_header, response_body, response_streaming_body, got "cookie"'],
+    [{ attributes: [{ key: "a", value: "x" }] }, 'ai-statistics: attributes[0].value_source is required for key "a"'],
+    [{ attributes: [{ key: "a", value_source: "request_header" }] }, "ai-statistics: attributes[0].value is required with value_source request_header"],
+    [{ attributes: [{ value_source: "fixed_value", value: "x" }] }, "ai-statistics: attributes[0].key is required"],
+    [{ attributes: [{ key: "a", value_source: "response_streaming_body", value: "x" }] }, "ai-statistics: attributes[0].rule is required with value_source response_streaming_body"],
+    [{ attributes: [{ key: "a", value_source: "response_streaming_body", value: "x", rule: "last" }] }, 'ai-statistics: attributes[0].rule must be one of first, replace, append, got "last"'],
+    [{ attributes: "all" }, 'ai-statistics: attributes must be a list, got "all"'],
+    [{ value_length_limit: 0 }, "ai-statistics: value_length_limit must be between 1 and "],
+    [{ enable_path_suffixes: "/v1" }, 'ai-statistics: enable_path_suffixes must be a list of strings, got "/v1"'],
+  ];
+  for (const [config, message] of cases) {
+    const lines = await refusal("ai-statistics", config);
+    assert.equal(lines.length, 1, JSON.stringify(config));
+    assert.ok(lines[0].startsWith(message), `${lines[0]} starts with ${message}`);
+  }
+  await accepted("ai-statistics", {});
+  await accepted("ai-statistics", { use_default_attributes: false, attributes: [{ key: "a", value_source: "fixed_value", value: "x", apply_to_span: false, apply_to_log: true }] });
+});
