@@ -14,7 +14,7 @@ import { createHost, GET, type Host, type DirectStream } from "../host/direct.ts
 import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../host/redis-bridge.ts";
 import { measure, perCallback, quantile, clockCost } from "./guest-time.ts";
-import { CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, benchRedis, chat, chatResponse, consoleKeyAuth, KEY_AUTH_SCALE } from "./scenario.ts";
+import { CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, CHAINS, benchRedis, chat, chatResponse, consoleKeyAuth, KEY_AUTH_SCALE } from "./scenario.ts";
 import { gatewayThroughput } from "./throughput.ts";
 import { regexCost } from "./regex-cost.ts";
 
@@ -81,11 +81,12 @@ for (const count of KEY_AUTH_SCALE) {
   if (probe.upstreamHeader("x-mse-consumer").join() !== "aliyun-user1") throw new Error(`${scaled(count)}: the bench chat does not authenticate`);
   hosts[scaled(count)] = host;
 }
-const [first, ...rest] = PLUGINS;
-hosts["all three"] = await createHost({
-  name: first, wasm: pluginWasm(first), config: PLUGIN_CONFIGS[first], redis: bridge, logLevel: LOG_LEVEL,
-  more: rest.map((name) => ({ name, wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name] })),
-});
+for (const [chain, [first, ...rest]] of Object.entries(CHAINS)) {
+  hosts[chain] = await createHost({
+    name: first, wasm: pluginWasm(first), config: PLUGIN_CONFIGS[first], redis: bridge, logLevel: LOG_LEVEL,
+    more: rest.map((name) => ({ name, wasm: pluginWasm(name), config: PLUGIN_CONFIGS[name] })),
+  });
+}
 const names = Object.keys(hosts);
 const clockUs = clockCost();
 add("clock read (performance.now), taken out once per timed call", `${(clockUs * 1000).toFixed(1)} ns`, "clock_ns", clockUs * 1000);
@@ -107,7 +108,7 @@ for (const [pattern, t] of await regexCost(bridge, Math.max(100, REQUESTS / 20),
   );
 }
 
-for (const name of ["ai-quota", "ai-token-ratelimit"]) {
+for (const name of ["ai-statistics", "ai-quota", "ai-token-ratelimit"]) {
   const split = await perCallback(hosts[name], () => chat(hosts[name], chatResponse), REQUESTS, clockUs);
   add(`wasm time per chat by callback, ${name}`, split.filter(([, us]) => us >= 0.05).map(([cb, us]) => `${cb} ${us.toFixed(2)}`).join(", ") + " µs", `split.${name}`, Object.fromEntries(split));
 }
@@ -136,7 +137,7 @@ const streamResponse = (s: DirectStream) => {
   s.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]]);
   for (let i = 0; i < stream.length; i++) s.sendResponseBody(stream[i], i === stream.length - 1);
 };
-const streamNames = ["no-op", "ai-quota", "ai-token-ratelimit"];
+const streamNames = ["no-op", "ai-statistics", "ai-quota", "ai-token-ratelimit"];
 const streams = await measure(streamNames.map((name) => ({ name, host: hosts[name], run: () => chat(hosts[name], streamResponse) })), STREAMS, 20, 50, clockUs);
 for (const name of streamNames) {
   const t = streams.get(name)!;

@@ -20,6 +20,8 @@ export class UsageOptions {
   /** Charge an estimate when a metered response ends without usage. */
   estimate: bool = true;
   bytesPerToken: i32 = DEFAULT_BYTES_PER_TOKEN;
+  /** Also read the response's chat id (ai-statistics' `chat_id`); not a config field. */
+  readChatId: bool = false;
 }
 
 /** Reads the three fields of `fields`; errors name the field (reader.failed tells). */

@@ -11,7 +11,7 @@ import { e2eFixture } from "../support/e2e-fixture.ts";
 import { request, waitFor } from "../support/net.ts";
 import { pluginWasm, probeWasm } from "../support/paths.ts";
 import { sourceConstant } from "../support/source-constants.ts";
-import { prometheusFamily, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
+import { prometheusFamily, quotaMetric, ratelimitMetric, scrapedSeries as series } from "../support/metric-names.ts";
 import { startPrometheus } from "../support/prometheus.ts";
 
 const fixture = e2eFixture({ completionTokens: 12 });
@@ -71,16 +71,6 @@ async function chats(g: Gateway): Promise<Map<string, { input: number; output: n
     told.set(consumer, { input: sum.input + answer.input, output: sum.output + answer.output });
   }
   return told;
-}
-
-/** The value of each series of the scrape, by its full text before the value. */
-function series(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_][a-zA-Z0-9_]*\{[^}]*\}) (\d+)$/.exec(line);
-    if (match) out.set(match[1], Number(match[2]));
-  }
-  return out;
 }
 
 const labels = (consumer: string, model = "qwen-max") => `{ai_route="aliyun",ai_cluster="${CLUSTER}",ai_model="${model}",ai_consumer="${consumer}"}`;

@@ -10,7 +10,7 @@ function tableNames(section: string): string[] {
   return [...section.matchAll(/^\| (`[^|]+`) \|/gm)].filter((m) => !m[1].includes("<")).flatMap((m) => [...m[1].matchAll(/`([^`]+)`/g)].map((n) => n[1]));
 }
 
-for (const plugin of ["ai-quota", "ai-token-ratelimit"]) {
+for (const plugin of ["ai-quota", "ai-token-ratelimit", "ai-statistics"]) {
   test(`${plugin}: the README's "Metrics and access log" tables list exactly metrics.ts's names and ai-log-keys.ts's keys`, () => {
     const readme = readFileSync(`${repoRoot}plugins/${plugin}/README.md`, "utf8");
     const start = readme.indexOf("## Metrics and access log");

@@ -108,6 +108,12 @@ test("defaults and bounds in spec.yaml are the code's constants", () => {
   assert.equal(limit.rejected_code.default, Number(/RATE_LIMITED = new \w+\((\d+),/.exec(read("plugins/ai-token-ratelimit/errors.ts"))![1]));
   const window = limit.global_threshold.properties!.token_per_minute;
   assert.equal(window.maximum, Number(sourceConstant("shared/json/config.ts", "MAX_EXACT_INTEGER")));
+  const statistics = props("ai-statistics");
+  assert.equal(statistics.value_length_limit.default, Number(sourceConstant("plugins/ai-statistics/config.ts", "DEFAULT_VALUE_LENGTH_LIMIT")));
+  assert.equal(statistics.value_length_limit.maximum, Number(sourceConstant("plugins/ai-statistics/config.ts", "MAX_VALUE_LENGTH_LIMIT")));
+  const sources = statistics.attributes.items!.properties!.value_source.enum;
+  assert.deepEqual(sources, ["FIXED_VALUE", "REQUEST_HEADER", "REQUEST_BODY", "RESPONSE_HEADER", "RESPONSE_BODY", "RESPONSE_STREAMING_BODY"].map((c) => sourceConstant("plugins/ai-statistics/config.ts", c)));
+  assert.deepEqual(statistics.attributes.items!.properties!.rule.enum, ["RULE_FIRST", "RULE_REPLACE", "RULE_APPEND"].map((c) => sourceConstant("plugins/ai-statistics/config.ts", c)));
   const consumer = props("key-auth").consumers.items!.properties!;
   assert.deepEqual(consumer.keys.not!.enum, [[sourceConstant("plugins/key-auth/sources.ts", "PLACEHOLDER_KEY")]]);
 });

@@ -34,6 +34,21 @@ export function quotaMetric(constant: string): string {
   return sourceConstant("plugins/ai-quota/metrics.ts", constant);
 }
 
+/** A metric name of ai-statistics by its constant, e.g. `statisticsMetric("INPUT_TOKEN_METRIC")` (Higress's own names). */
+export function statisticsMetric(constant: string): string {
+  return sourceConstant("plugins/ai-statistics/metrics.ts", constant);
+}
+
+/** Each series of a /stats/prometheus scrape by its text before the value (`family{labels}`), with its value. */
+export function scrapedSeries(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_][a-zA-Z0-9_]*\{[^}]*\}) (\d+)$/.exec(line);
+    if (match) out.set(match[1], Number(match[2]));
+  }
+  return out;
+}
+
 /** Every plugin's metric names, from each `plugins/<plugin>/metrics.ts`, by plugin. */
 export function pluginMetrics(): Map<string, string[]> {
   const plugins = readdirSync(`${repoRoot}plugins`).filter((p) => existsSync(`${repoRoot}plugins/${p}/metrics.ts`)).sort();
