@@ -11,6 +11,7 @@ import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
 import { lowerAscii } from "../../shared/text/index";
 import { RATE_LIMITED } from "./errors";
+import { KEY_PREFIX } from "./keys";
 
 export const PLUGIN_NAME = "ai-token-ratelimit";
 export const DEFAULT_REJECTED_CODE: i64 = <i64>RATE_LIMITED.status;
@@ -39,9 +40,6 @@ export enum Source {
   Consumer,
   Ip,
 }
-
-/** Every Redis key starts with this (R1). */
-export const KEY_PREFIX = "higress-token-ratelimit:";
 
 /** One limit: a threshold per window, and its Redis key up to the request's value. */
 export class Limit {

@@ -53,8 +53,8 @@ const CAROL_TOKENS_PER_MINUTE = 10;
 /** A `regexp:` key as large as allowed, by which a 12 KB value cannot be decided within the budget (431). */
 const UNDECIDABLE_KEY = "regexp:(a|b){0,399}c";
 const HUGE_VALUE = "a".repeat(12_000) + "c";
-const LIMIT_KEY_PREFIX = sourceConstant("plugins/ai-token-ratelimit/config.ts", "KEY_PREFIX");
-const QUOTA_KEY_PREFIX = sourceConstant("plugins/ai-quota/config.ts", "DEFAULT_KEY_PREFIX");
+const LIMIT_KEY_PREFIX = sourceConstant("plugins/ai-token-ratelimit/keys.ts", "KEY_PREFIX");
+const QUOTA_KEY_PREFIX = sourceConstant("plugins/ai-quota/keys.ts", "DEFAULT_KEY_PREFIX");
 const QUOTA_START = 100_000;
 
 /** The routes where `plugin` runs in `state`. */

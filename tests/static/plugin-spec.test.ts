@@ -98,7 +98,7 @@ test("defaults and bounds in spec.yaml are the code's constants", () => {
   const props = (p: string) => loadSpec(p).spec.configSchema.openAPIV3Schema.properties!;
   const quota = props("ai-quota");
   assert.equal(quota.admin_path.default, sourceConstant("plugins/ai-quota/config.ts", "DEFAULT_ADMIN_PATH"));
-  assert.equal(quota.redis_key_prefix.default, sourceConstant("plugins/ai-quota/config.ts", "DEFAULT_KEY_PREFIX"));
+  assert.equal(quota.redis_key_prefix.default, sourceConstant("plugins/ai-quota/keys.ts", "DEFAULT_KEY_PREFIX"));
   assert.equal(quota.estimate_bytes_per_token.default, Number(sourceConstant("shared/usage/options.ts", "DEFAULT_BYTES_PER_TOKEN")));
   assert.equal(quota.estimate_bytes_per_token.maximum, Number(sourceConstant("shared/usage/options.ts", "MAX_BYTES_PER_TOKEN")));
   const limit = props("ai-token-ratelimit");
