@@ -6,6 +6,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { repoRoot } from "./paths.ts";
 import { sourceConstant, sourceStrings } from "./source-constants.ts";
+import { aiMetricFamily } from "../../host/prometheus.ts";
 
 export interface AiLabels {
   route: string;
@@ -19,10 +20,8 @@ export function aiMetric(labels: AiLabels, name: string): string {
   return `wasmcustom.route.${labels.route}.upstream.${labels.cluster}.model.${labels.model}.consumer.${labels.consumer}.metric.${name}`;
 }
 
-/** The Prometheus family of a metric name once Higress's stats_tags took its labels out. */
-export function prometheusFamily(name: string): string {
-  return `route_upstream_model_consumer_metric_${name}`;
-}
+/** The Prometheus family of a metric name once Higress's stats_tags took its labels out (the host's, which /stats/prometheus renders). */
+export const prometheusFamily = aiMetricFamily;
 
 /** A metric name of ai-token-ratelimit by its constant, e.g. `ratelimitMetric("INPUT_TOKEN_METRIC")`. */
 export function ratelimitMetric(constant: string): string {
