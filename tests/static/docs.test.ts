@@ -52,6 +52,8 @@ for (const plugin of configured) {
   test(`${plugin}: every field in the README's configuration tables is read by config.ts`, () => {
     const readme = readFileSync(`${repoRoot}plugins/${plugin}/README.md`, "utf8");
     const config = readFileSync(`${repoRoot}plugins/${plugin}/config.ts`, "utf8");
+    // Names config.ts loops over from the plugin's keys.ts (ai-token-ratelimit's limit types and windows, parts of its Redis keys).
+    const keys = config.includes('from "./keys"') ? readFileSync(`${repoRoot}plugins/${plugin}/keys.ts`, "utf8") : "";
     const fields: string[] = [];
     let inFieldTable = false;
     for (const line of section(readme, "Configuration Fields").split("\n")) {
@@ -69,6 +71,7 @@ for (const plugin of configured) {
       // The shared Redis block parser reads `redis` and its fields for the AI plugins, the shared metering options their usage fields.
       const read =
         config.includes(`"${field}"`) ||
+        keys.includes(`"${field}"`) ||
         (config.includes("parseRedisConfig(fields)") && (field === "redis" || redisConfig.includes(`"${field}"`))) ||
         (config.includes("parseUsageOptions(fields)") && usageOptions.includes(`"${field}"`)) ||
         (config.includes("lenientBool(OPENAI_ERRORS)") && localReply.includes(`"${field}"`)) ||
