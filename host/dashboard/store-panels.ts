@@ -14,6 +14,8 @@ import type { Consumers, LimitSource, QuotaSource, Store, StoreSources } from ".
 export const MAX_KEYS = 500;
 /** A store's whole read; past it the panel says so. */
 export const STORE_TIMEOUT_MS = 2000;
+/** The Redis key of a key-auth consumer who has none (no quota: ai-quota answers 403). */
+export const ABSENT_KEY = "(absent)";
 /** Shown for a rate-limit counter keyed by a value key-auth takes as an API key that no consumer has (never the value). */
 export const UNKNOWN_KEY = "(unknown API key)";
 
@@ -74,7 +76,7 @@ export class StorePanels {
     const values = keys.length ? (check(await client.command("MGET", ...keys)) as Array<string | null>) : [];
     const rows = keys.map((key, i) => row(key.slice(source.prefix.length), { [QUOTA_COLUMNS.remaining]: values[i] === null ? 0 : Number(values[i]), [QUOTA_COLUMNS.key]: key }));
     // key-auth's consumers without a key have no quota: ai-quota answers them 403.
-    if (!cut) for (const name of consumers.names) if (!keys.includes(source.prefix + name)) rows.push(row(name, { [QUOTA_COLUMNS.remaining]: 0, [QUOTA_COLUMNS.key]: `${source.prefix}${name} (absent)` }));
+    if (!cut) for (const name of consumers.names) if (!keys.includes(source.prefix + name)) rows.push(row(name, { [QUOTA_COLUMNS.remaining]: 0, [QUOTA_COLUMNS.key]: ABSENT_KEY }));
     return rows.sort((a, b) => (a[FIELDS.key] < b[FIELDS.key] ? -1 : 1));
   }
 

@@ -14,6 +14,7 @@ import { request, waitFor } from "../support/net.ts";
 import { loadWalkthrough } from "../../scripts/gen-envoy.ts";
 import { sourceReply } from "../support/source-constants.ts";
 import { WINDOW_NAMES, WINDOW_SECONDS } from "../../plugins/ai-token-ratelimit/keys.ts";
+import { ABSENT_KEY } from "../../host/dashboard/store-panels.ts";
 import {
   DASHBOARD_PATH, DATA_PATH, FIELDS, LEGEND, PANEL_IDS, PANELS, QUOTA_COLUMNS, SECTIONS, TITLE, USAGE_COLUMNS, WINDOW_COLUMNS, panel,
 } from "../../host/dashboard/panels.ts";
@@ -87,6 +88,9 @@ test("npm start's dashboard page, in a real browser, shows the tokens, rejection
       assert.equal(told.quotaLeft, SESSION_QUOTA - total);
       assert.equal(await number(PANEL_IDS.remainingQuota, "aliyun-user1", QUOTA_COLUMNS.remaining), told.quotaLeft);
       assert.equal(await number(PANEL_IDS.remainingQuota, "aliyun-user2", QUOTA_COLUMNS.remaining), 0);
+      const prefix = loadWalkthrough().plugins.find((p) => p.name === "ai-quota")!.config._rules_[0].redis_key_prefix;
+      assert.equal(await text(PANEL_IDS.remainingQuota, "aliyun-user1", QUOTA_COLUMNS.key), `${prefix}aliyun-user1`);
+      assert.equal(await text(PANEL_IDS.remainingQuota, "aliyun-user2", QUOTA_COLUMNS.key), ABSENT_KEY);
       // aliyun-user1's window: its key's counter, shown as the consumer, with the reset the 429 told.
       const limit = walkthroughLimit();
       const windows = PANEL_IDS.rateLimitWindows;
