@@ -7,6 +7,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { waitFor } from "./net.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
+/** The README's picture of the page after the walkthrough's session (scripts/dashboard-screenshot.ts writes it). */
+export const SCREENSHOT = "docs/dashboard.png";
 
 export interface DashboardPage {
   page: Page;
