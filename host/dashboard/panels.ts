@@ -203,8 +203,10 @@ export const SECTIONS: Section[] = [
 export const PANELS: Panel[] = SECTIONS.flatMap((s) => s.panels);
 
 /** The panel with this id (tests and the server name panels by id). */
-export function panel<K extends Panel["kind"]>(id: string, kind?: K): Extract<Panel, { kind: K }> {
+export function panel<K extends Panel["kind"]>(id: string, kind: K): PanelOfKind<K> {
   const found = PANELS.find((p) => p.id === id);
-  if (!found || (kind && found.kind !== kind)) throw new Error(`no dashboard panel ${id}${kind ? ` of kind ${kind}` : ""}`);
-  return found as Extract<Panel, { kind: K }>;
+  if (!found || found.kind !== kind) throw new Error(`no dashboard panel ${id} of kind ${kind}`);
+  return found as PanelOfKind<K>;
 }
+/** The panel type whose kinds include K ("bars" gives SeriesTotalsPanel). */
+type PanelOfKind<K extends Panel["kind"]> = Panel extends infer P ? (P extends Panel ? (K extends P["kind"] ? P : never) : never) : never;

@@ -59,9 +59,10 @@ type Obj = Record<string, any>;
 /** A plugin's configs: the global one when it has fields of its own, then each rule. */
 function configsOf(config: GatewayConfig, plugin: string): Obj[] {
   return config.plugins.filter((p) => p.name === plugin).flatMap((p) => {
-    const own = Object.keys(p.config).filter((k) => k !== "_rules_" && k !== "_plugin_id_");
-    const rules = Array.isArray(p.config._rules_) ? (p.config._rules_ as Obj[]) : [];
-    return own.length > 0 ? [p.config as Obj, ...rules] : rules;
+    const whole = p.config as Obj;
+    const own = Object.keys(whole).filter((k) => k !== "_rules_" && k !== "_plugin_id_");
+    const rules = Array.isArray(whole._rules_) ? (whole._rules_ as Obj[]) : [];
+    return own.length > 0 ? [whole, ...rules] : rules;
   });
 }
 
@@ -131,7 +132,7 @@ export function storeSources(config: GatewayConfig): StoreSources {
     if (!store || typeof c.rule_name !== "string") continue;
     const prefix = `${KEY_PREFIX}${c.rule_name}:`;
     if (limits.some((l) => l.cluster === store.cluster && l.prefix === prefix)) continue;
-    const items = (Array.isArray(c.rule_items) ? c.rule_items : c.rule_items ? [c.rule_items] : []).map(itemOf).filter((i: unknown) => i !== null);
+    const items = (Array.isArray(c.rule_items) ? c.rule_items : c.rule_items ? [c.rule_items] : []).map(itemOf).filter((i): i is LimitSource["items"][number] => i !== null);
     limits.push({ ...store, rule: c.rule_name, prefix, global: c.global_threshold ? thresholds(c.global_threshold) : null, items });
   }
   return { quotas, limits, consumers: consumersOf(config) };

@@ -10,7 +10,10 @@ import { runNpmStart } from "../support/npm-start.ts";
 import { startRedis } from "../support/redis.ts";
 import { openDashboard } from "../support/dashboard-page.ts";
 import { walkthroughSession, SESSION_MODEL, SESSION_QUOTA } from "../support/walkthrough-session.ts";
-import { request, waitFor } from "../support/net.ts";
+import { freePort, request, waitFor } from "../support/net.ts";
+import { startUpstream } from "../support/upstream.ts";
+import { pluginWasm } from "../support/paths.ts";
+import { startGateway } from "../../host/gateway.ts";
 import { loadWalkthrough } from "../../scripts/gen-envoy.ts";
 import { sourceReply } from "../support/source-constants.ts";
 import { WINDOW_NAMES, WINDOW_SECONDS } from "../../plugins/ai-token-ratelimit/keys.ts";
@@ -25,7 +28,7 @@ const NO_QUOTA = sourceReply("plugins/ai-quota/errors.ts", "NO_QUOTA");
 
 /** The walkthrough's rate limit: its one key's token_per_minute, and that window in seconds. */
 function walkthroughLimit(): { tokens: number; window: number } {
-  const rule = loadWalkthrough().plugins.find((p) => p.name === "ai-token-ratelimit")!.config._rules_[0];
+  const rule = (loadWalkthrough().plugins.find((p) => p.name === "ai-token-ratelimit")!.config as any)._rules_[0];
   const [name, tokens] = Object.entries(rule.rule_items[0].limit_keys[0]).find(([k]) => WINDOW_NAMES.includes(k))! as [string, number];
   return { tokens, window: WINDOW_SECONDS[WINDOW_NAMES.indexOf(name)] };
 }
@@ -88,7 +91,7 @@ test("npm start's dashboard page, in a real browser, shows the tokens, rejection
       assert.equal(told.quotaLeft, SESSION_QUOTA - total);
       assert.equal(await number(PANEL_IDS.remainingQuota, "aliyun-user1", QUOTA_COLUMNS.remaining), told.quotaLeft);
       assert.equal(await number(PANEL_IDS.remainingQuota, "aliyun-user2", QUOTA_COLUMNS.remaining), 0);
-      const prefix = loadWalkthrough().plugins.find((p) => p.name === "ai-quota")!.config._rules_[0].redis_key_prefix;
+      const prefix = (loadWalkthrough().plugins.find((p) => p.name === "ai-quota")!.config as any)._rules_[0].redis_key_prefix;
       assert.equal(await text(PANEL_IDS.remainingQuota, "aliyun-user1", QUOTA_COLUMNS.key), `${prefix}aliyun-user1`);
       assert.equal(await text(PANEL_IDS.remainingQuota, "aliyun-user2", QUOTA_COLUMNS.key), ABSENT_KEY);
       // aliyun-user1's window: its key's counter, shown as the consumer, with the reset the 429 told.
@@ -117,5 +120,36 @@ test("npm start's dashboard page, in a real browser, shows the tokens, rejection
   } finally {
     await start.stop();
     await redis.stop();
+  }
+});
+
+test("a Redis that cannot answer is named in its store panels, the metric panels are drawn all the same; another method is 405, another path 404", async () => {
+  const walkthrough = loadWalkthrough();
+  const upstream = await startUpstream();
+  const closed = await freePort();
+  const cluster = `outbound|80||${walkthrough.redis_service}`;
+  const gateway = await startGateway({
+    clusters: { llm: { url: upstream.url }, [cluster]: { redis: `127.0.0.1:${closed}` } },
+    routes: [{ name: walkthrough.route, prefix: "/", cluster: "llm" }],
+    plugins: walkthrough.plugins.map((p) => ({ name: p.name, wasm: pluginWasm(p.name), config: p.config })),
+  });
+  try {
+    const dash = await openDashboard(`${gateway.adminUrl}${DASHBOARD_PATH}`);
+    try {
+      await dash.answerAfter(0);
+      for (const id of [PANEL_IDS.remainingQuota, PANEL_IDS.rateLimitWindows]) {
+        assert.match(await dash.page.locator(`[data-panel="${id}"] .note`).textContent() ?? "", new RegExp(`^Redis ${cluster.replaceAll("|", "\\|")} \\(127\\.0\\.0\\.1:${closed}\\): connect ECONNREFUSED`), id);
+      }
+      for (const s of panel(PANEL_IDS.rejectionsByReason, "bars").series) assert.equal(await dash.number(PANEL_IDS.rejectionsByReason, s.legend, FIELDS.value), 0);
+    } finally {
+      await dash.close();
+    }
+    const post = await request(`${gateway.adminUrl}${DATA_PATH}`, { body: "" });
+    assert.deepEqual([post.status, post.headers.allow], [405, "GET, HEAD"]);
+    const unknown = await request(`${gateway.adminUrl}${DASHBOARD_PATH}/nothing.js`);
+    assert.deepEqual([unknown.status, unknown.body], [404, `no such dashboard path: ${DASHBOARD_PATH}/nothing.js (the page is ${DASHBOARD_PATH})\n`]);
+  } finally {
+    await gateway.close();
+    await upstream.close();
   }
 });

@@ -34,14 +34,12 @@ function grafanaRows(): Array<{ title: string; panels: any[] }> {
 function metricsOf(panel: Panel): string[] {
   if (panel.kind === "table") return panel.columns.map((c) => c.metric!);
   if (panel.kind === "mean") return panel.series.flatMap((s) => [s.sum, s.count]);
-  if (panel.kind === "quota" || panel.kind === "windows") return [];
-  return panel.series.map((s) => s.metric);
+  return "series" in panel ? panel.series.map((s) => s.metric) : [];
 }
 
 function byOf(panel: Panel): string[] {
   if (panel.kind === "table") return [panel.by];
-  if (panel.kind === "quota" || panel.kind === "windows") return [];
-  return [...new Set(panel.series.flatMap((s) => s.by ?? []))];
+  return "series" in panel ? [...new Set<string>(panel.series.flatMap((s) => s.by ?? []))] : [];
 }
 
 test("the page's sections and panels are Grafana's rows and panels, in order, plus its own Redis section", () => {
@@ -60,7 +58,7 @@ test("each metric panel reads the families its Grafana panel queries, by the sam
     const grouped = [...new Set(targets.flatMap((t) => [...t.expr.matchAll(/sum by \((\w+)\)/g)].map((m) => m[1])))];
     const provider = targets.some((t) => t.expr.includes('"provider"'));
     assert.deepEqual(byOf(panel), grouped.map((l) => (provider && l === "ai_cluster" ? "provider" : l)), panel.title);
-    if (panel.kind !== "table") assert.deepEqual(panel.series.map((s) => s.legend), targets.map((t) => t.legendFormat), panel.title);
+    if ("series" in panel) assert.deepEqual(panel.series.map((s: { legend: string }) => s.legend), targets.map((t) => t.legendFormat), panel.title);
   }
 });
 
