@@ -16,7 +16,7 @@ import { probeWasm, pluginWasm, repoRoot } from "../tests/support/paths.ts";
 import { RedisBridge } from "../host/redis-bridge.ts";
 import { measure, perCallback, quantile, clockCost } from "./guest-time.ts";
 import {
-  CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, RESERVED, RESERVED_CONFIGS, benchRedis, chat, chatResponse, consoleKeyAuth, KEY_AUTH_SCALE,
+  CHAT_RESPONSE, CHAT_REQUEST, USER1, LOG_LEVEL, PLUGIN_CONFIGS, CHAINS, RESERVED, RESERVED_CONFIGS, benchRedis, chat, chatResponse, consoleKeyAuth, KEY_AUTH_SCALE,
 } from "./scenario.ts";
 import { gatewayThroughput } from "./throughput.ts";
 import { regexCost } from "./regex-cost.ts";
@@ -87,17 +87,18 @@ for (const count of KEY_AUTH_SCALE) {
   if (probe.upstreamHeader("x-mse-consumer").join() !== "aliyun-user1") throw new Error(`${scaled(count)}: the bench chat does not authenticate`);
   hosts[scaled(count)] = host;
 }
-/** The three plugins chained, with the AI plugins' configs from `configs` (the walkthrough's chat, which turns reserve_tokens on). */
-const chained = (configs: Record<string, object>) => {
-  const configOf = (name: string) => configs[name + RESERVED] ?? configs[name] ?? PLUGIN_CONFIGS[name];
-  const [first, ...rest] = PLUGINS;
+/** A chain of plugins, with the AI plugins' configs from `configs` where it has them (RESERVED_CONFIGS turns reserve_tokens on). */
+const chained = ([first, ...rest]: string[], configs: Record<string, object>) => {
+  const configOf = (name: string) => configs[name + RESERVED] ?? PLUGIN_CONFIGS[name];
   return createHost({
     name: first, wasm: pluginWasm(first), config: configOf(first), redis: bridge, logLevel: LOG_LEVEL,
     more: rest.map((name) => ({ name, wasm: pluginWasm(name), config: configOf(name) })),
   });
 };
-hosts["all three"] = await chained(PLUGIN_CONFIGS);
-hosts["all three" + RESERVED] = await chained(RESERVED_CONFIGS);
+for (const [chain, plugins] of Object.entries(CHAINS)) {
+  hosts[chain] = await chained(plugins, {});
+  hosts[chain + RESERVED] = await chained(plugins, RESERVED_CONFIGS);
+}
 const names = Object.keys(hosts);
 const clockUs = clockCost();
 add("clock read (performance.now), taken out once per timed call", `${(clockUs * 1000).toFixed(1)} ns`, "clock_ns", clockUs * 1000);
@@ -130,7 +131,7 @@ for (const [pattern, t] of await regexCost(bridge, Math.max(100, REQUESTS / 20),
   );
 }
 
-for (const name of ["ai-quota", "ai-token-ratelimit", ...Object.keys(RESERVED_CONFIGS)]) {
+for (const name of ["ai-statistics", "ai-quota", "ai-token-ratelimit", ...Object.keys(RESERVED_CONFIGS)]) {
   const split = await perCallback(hosts[name], () => chat(hosts[name], chatResponse), REQUESTS, clockUs);
   add(`wasm time per chat by callback, ${name}`, split.filter(([, us]) => us >= 0.05).map(([cb, us]) => `${cb} ${us.toFixed(2)}`).join(", ") + " µs", `split.${name}`, Object.fromEntries(split));
 }
@@ -159,7 +160,7 @@ const streamResponse = (s: DirectStream) => {
   s.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]]);
   for (let i = 0; i < stream.length; i++) s.sendResponseBody(stream[i], i === stream.length - 1);
 };
-const streamNames = ["no-op", "ai-quota", "ai-token-ratelimit"];
+const streamNames = ["no-op", "ai-statistics", "ai-quota", "ai-token-ratelimit"];
 const streams = await measure(streamNames.map((name) => ({ name, host: hosts[name], run: () => chat(hosts[name], streamResponse) })), STREAMS, 20, 50, clockUs);
 for (const name of streamNames) {
   const t = streams.get(name)!;

@@ -12,11 +12,13 @@ export const CHAT_REQUEST = JSON.stringify({ model: "qwen-max", messages: [{ rol
 // Envoy's default log level (info): debug lines are not built, as in production.
 export const LOG_LEVEL = 2;
 
-// x-mse-consumer as key-auth sets it, for ai-quota alone (in the chain key-auth replaces it).
+// x-mse-consumer as key-auth sets it, for ai-quota and ai-statistics alone (in the chain key-auth replaces it).
 export const USER1 = [["x-api-key", "user1-key"], ["content-type", "application/json"], ["x-mse-consumer", "aliyun-user1"]] as Array<[string, string]>;
 const REDIS = { service_name: "bench-redis.static" };
+/** Each plugin's bench config, in Higress's order (key-auth, ai-statistics, ai-quota, ai-token-ratelimit). */
 export const PLUGIN_CONFIGS: Record<string, object> = {
   "key-auth": { keys: ["x-api-key"], in_header: true, consumers: [{ name: "aliyun-user1", credential: "user1-key" }, { name: "aliyun-user2", credential: "user2-key" }] },
+  "ai-statistics": {},
   "ai-quota": { admin_consumer: "aliyun-admin", redis: REDIS },
   "ai-token-ratelimit": { rule_name: "bench", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS },
 };
@@ -70,3 +72,9 @@ export async function chat(host: Host, response: (s: DirectStream) => void): Pro
 }
 export const chatResponse = (s: DirectStream) =>
   s.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]]).sendResponseBody(CHAT_RESPONSE, true);
+
+/** The chains measured whole: the charging plugins (as before ai-statistics), and the walkthrough's four. */
+export const CHAINS: Record<string, string[]> = {
+  "all three": ["key-auth", "ai-quota", "ai-token-ratelimit"],
+  "all four (the walkthrough's)": ["key-auth", "ai-statistics", "ai-quota", "ai-token-ratelimit"],
+};

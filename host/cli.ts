@@ -1,6 +1,7 @@
 /** `node --import tsx host/cli.ts <config.yaml>`: runs the host gateway until SIGINT/SIGTERM. */
 import { startGateway } from "./gateway.ts";
 import { printLogs } from "./log-printer.ts";
+import { DASHBOARD_PATH } from "./dashboard/panels.ts";
 
 const file = process.argv[2];
 if (!file) {
@@ -12,6 +13,7 @@ try {
   const gateway = await startGateway(file, { onAccessLog: (line) => process.stdout.write(line + "\n") });
   console.log(`listening on ${gateway.url}`);
   console.log(`admin (Prometheus stats at /stats/prometheus) on ${gateway.adminUrl}`);
+  console.log(`dashboard: ${gateway.adminUrl}${DASHBOARD_PATH}`);
   printLogs(gateway);
   const stop = async () => {
     await gateway.close();

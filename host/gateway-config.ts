@@ -152,6 +152,13 @@ function required(root: Obj, key: string, hint: string): unknown {
   return root[key];
 }
 
+/** The cluster a plugin's `redis` block names, `outbound|<port>||<service_name>`; null without a service name. */
+export function redisClusterName(redis: unknown): string | null {
+  if (!redis || typeof redis !== "object" || typeof (redis as Obj).service_name !== "string") return null;
+  const { service_name: name, service_port: port } = redis as { service_name: string; service_port?: unknown };
+  return `outbound|${typeof port === "number" && port !== 0 ? port : name.endsWith(".static") ? 80 : 6379}||${name}`;
+}
+
 /**
  * The Redis clusters a plugin config names, as Higress's plugins name them from
  * `redis.service_name` / `service_port` (shared/redis/config.ts): `outbound|<port>||<name>`, the
@@ -170,12 +177,11 @@ function redisReferences(config: Obj, path: string): RedisReference[] {
   const visit = (o: unknown, at: string) => {
     if (o === null || typeof o !== "object" || Array.isArray(o)) return;
     const redis = (o as Obj).redis as Obj | undefined;
-    if (redis && typeof redis === "object" && typeof redis.service_name === "string") {
-      const name = redis.service_name;
-      const port = typeof redis.service_port === "number" && redis.service_port !== 0 ? redis.service_port : name.endsWith(".static") ? 80 : 6379;
+    const cluster = redisClusterName(redis);
+    if (cluster !== null) {
       // Absent and 0 are one database to the plugins' parser (shared/redis/config.ts).
-      const init = { database: redis.database ?? 0, username: redis.username ?? "", password: redis.password ?? "" };
-      found.push({ cluster: `outbound|${port}||${name}`, path: `${at}.redis.service_name`, at: `${at}.redis`, init });
+      const init = { database: redis!.database ?? 0, username: redis!.username ?? "", password: redis!.password ?? "" };
+      found.push({ cluster, path: `${at}.redis.service_name`, at: `${at}.redis`, init });
     }
   };
   visit(config, path);

@@ -1,8 +1,8 @@
 /**
  * A real HTTP gateway on loopback around the Wasm filter chain: Envoy-style request headers,
  * route matching, streaming to and from the upstream cluster, an admin listener with
- * Prometheus stats (as Envoy with Higress's stats_tags renders them), and an access log line per
- * request (access-log.ts).
+ * Prometheus stats (as Envoy with Higress's stats_tags renders them) and the dashboard page
+ * (dashboard/), and an access log line per request (access-log.ts).
  */
 import http from "node:http";
 import https from "node:https";
@@ -14,6 +14,8 @@ import { RedisBridge } from "./redis-bridge.ts";
 import { loadGatewayConfig, parseGatewayConfig, domainMatches, type GatewayConfig, type HttpCluster, type RouteConfig } from "./gateway-config.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import { accessLogLine } from "./access-log.ts";
+import { isDashboardPath } from "./dashboard/panels.ts";
+import type { Dashboard } from "./dashboard/server.ts";
 import type { FilterChainStream, HeaderList, LogEntry, MetricSample, StreamInfo } from "./stream-api.ts";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer", "http2-settings"]);
@@ -63,8 +65,16 @@ export async function startGateway(config: string | object, options: GatewayOpti
   };
   const server = http.createServer((req, res) => handle(parsed, chain, req, res, (line) => routerLogs.push(line), log));
   server.keepAliveTimeout = 1000;
+  // The dashboard's module is loaded on the first request for it: a gateway nobody looks at never runs it.
+  let dashboard: Promise<Dashboard> | null = null;
   const admin = http.createServer((req, res) => {
-    if (req.url === "/stats/prometheus") {
+    if (isDashboardPath(req.url)) {
+      dashboard ??= import("./dashboard/server.ts").then((m) => m.createDashboard({ config: parsed, metrics: () => chain.metrics() }));
+      dashboard.then((d) => d.handle(req, res)).catch((e: Error) => {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`dashboard: ${e.message}\n`);
+      });
+    } else if (req.url === "/stats/prometheus") {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(renderPrometheus(chain.metrics()));
     } else if (req.url === "/ready") {
@@ -89,6 +99,7 @@ export async function startGateway(config: string | object, options: GatewayOpti
       admin.closeAllConnections();
       await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
       await redis.close();
+      if (dashboard) (await dashboard.catch(() => null))?.close();
       await chain.close();
     },
   };

@@ -13,6 +13,15 @@ import { extractTags } from "./stats-tags.ts";
 const CUSTOM_NAMESPACE = "wasmcustom.";
 const TYPE_ORDER = ["counter", "gauge", "histogram"] as const;
 
+/**
+ * The Prometheus family of an AI plugin's metric `<name>` (shared/runtime/metrics.ts's aiMetricName,
+ * `route.<route>.upstream.<cluster>.model.<model>.consumer.<consumer>.metric.<name>`) once the
+ * stats tags took its four labels out and prometheusName sanitized the rest.
+ */
+export function aiMetricFamily(name: string): string {
+  return `route_upstream_model_consumer_metric_${name}`;
+}
+
 /** The Prometheus name of a tag-extracted stat name; null when Envoy leaves it out. */
 export function prometheusName(extracted: string): string | null {
   const sanitized = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, "_");

@@ -1,5 +1,5 @@
 /**
- * Writes envoy/envoy.yaml (Higress gateway: the three plugins), envoy/envoy-key-auth.yaml (plain
+ * Writes envoy/envoy.yaml (Higress gateway: the four plugins), envoy/envoy-key-auth.yaml (plain
  * Envoy: key-auth alone) and stack/gateway.yaml (the host gateway's CLI) from stack/walkthrough.yaml,
  * so the local stack, `npm start` and the CLI share one source. tests/static/stack.test.ts fails
  * when the committed files differ from what this writes.
@@ -121,7 +121,7 @@ export function loadWalkthrough(): Walkthrough {
 }
 
 export const OUTPUTS: Record<string, string[]> = {
-  "envoy/envoy.yaml": ["key-auth", "ai-quota", "ai-token-ratelimit"],
+  "envoy/envoy.yaml": ["key-auth", "ai-statistics", "ai-quota", "ai-token-ratelimit"],
   "envoy/envoy-key-auth.yaml": ["key-auth"],
 };
 

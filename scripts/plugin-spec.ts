@@ -4,7 +4,7 @@ import YAML from "yaml";
 import { repoRoot } from "../tests/support/paths.ts";
 import type { Schema } from "../tests/support/schema-cases.ts";
 
-export const PLUGINS = ["key-auth", "ai-token-ratelimit", "ai-quota"] as const;
+export const PLUGINS = ["key-auth", "ai-token-ratelimit", "ai-quota", "ai-statistics"] as const;
 
 /** A schema node as spec.yaml writes it: the validated subset plus the console's labels. */
 export interface FieldSchema extends Schema {

@@ -13,6 +13,7 @@ import YAML from "yaml";
 import { startGateway, type Gateway } from "../host/gateway.ts";
 import { printLogs } from "../host/log-printer.ts";
 import { DEFAULT_STATS_PORT } from "../host/gateway-config.ts";
+import { DASHBOARD_PATH } from "../host/dashboard/panels.ts";
 import { startRedis } from "../tests/support/redis.ts";
 import { startUpstream } from "../tests/support/upstream.ts";
 import { pluginWasm, repoRoot } from "../tests/support/paths.ts";
@@ -101,7 +102,8 @@ const consumers = walkthrough.plugins.find((p) => p.name === "key-auth")!.config
 const key = (name: string) => consumers.find((c) => c.name === name)!.credential;
 const base = gateway.url;
 console.log(`gateway on ${base} (route ${walkthrough.route}), upstream ${upstreamUrl}, redis ${redisTarget}`);
-console.log(`stats: ${gateway.adminUrl}/stats/prometheus (STATS_PORT changes the port); access log: one JSON line per request below\n`);
+console.log(`stats: ${gateway.adminUrl}/stats/prometheus (STATS_PORT changes the port); access log: one JSON line per request below`);
+console.log(`dashboard: ${gateway.adminUrl}${DASHBOARD_PATH} (live tokens, rejections, and each consumer's quota and rate-limit window)\n`);
 for (const c of consumers) console.log(`  ${c.name.padEnd(14)} x-api-key: ${c.credential}`);
 console.log(`
 # query, refresh and add to aliyun-user1's quota (as aliyun-admin)

@@ -4,10 +4,10 @@ import { ConfigParser, RuleOptions, ParsedConfig, parsePluginConfig } from "../.
 import { RedisConfig, parseRedisConfig } from "../../shared/redis/index";
 import { UsageOptions, parseUsageOptions } from "../../shared/usage/options";
 import { OPENAI_ERRORS } from "../../shared/reply/local-reply";
+import { DEFAULT_KEY_PREFIX } from "./keys";
 
 export const PLUGIN_NAME = "ai-quota";
 export const DEFAULT_ADMIN_PATH = "/quota";
-export const DEFAULT_KEY_PREFIX = "chat_quota:";
 /** The admin API lives under this suffix plus admin_path (Q1). */
 export const CHAT_SUFFIX = "/v1/chat/completions";
 

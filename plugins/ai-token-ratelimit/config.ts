@@ -11,6 +11,7 @@ import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
 import { lowerAscii } from "../../shared/text/index";
 import { RATE_LIMITED } from "./errors";
+import { KEY_PREFIX, WINDOW_NAMES, WINDOW_SECONDS, LIMIT_TYPES } from "./keys";
 
 export const PLUGIN_NAME = "ai-token-ratelimit";
 export const DEFAULT_REJECTED_CODE: i64 = <i64>RATE_LIMITED.status;
@@ -22,16 +23,6 @@ export const DEFAULT_REJECTED_MSG = RATE_LIMITED.body;
 export const MIN_REJECTED_CODE: i64 = 400;
 export const MAX_REJECTED_CODE: i64 = 599;
 
-/** The four windows, in seconds, with their config names. */
-export const WINDOW_NAMES: StaticArray<string> = ["token_per_second", "token_per_minute", "token_per_hour", "token_per_day"];
-export const WINDOW_SECONDS: StaticArray<i64> = [1, 60, 3600, 86400];
-
-/** In Higress's order; when several are present the last one wins (§3.3). */
-export const LIMIT_TYPES: StaticArray<string> = [
-  "limit_by_header", "limit_by_param", "limit_by_cookie", "limit_by_per_header", "limit_by_per_param",
-  "limit_by_per_cookie", "limit_by_consumer", "limit_by_per_consumer", "limit_by_per_ip",
-];
-
 export enum Source {
   Header,
   Param,
@@ -39,9 +30,6 @@ export enum Source {
   Consumer,
   Ip,
 }
-
-/** Every Redis key starts with this (R1). */
-export const KEY_PREFIX = "higress-token-ratelimit:";
 
 /** One limit: a threshold per window, and its Redis key up to the request's value. */
 export class Limit {

@@ -139,9 +139,16 @@ const AI_COUNTERS = new LabelledCounters();
  */
 export class StreamCounters {
   private labelsRead: bool = false;
-  private route: string = "-";
+  /** The route label: the route's name, or what the plugin put in its place (useRoute). */
+  route: string = "-";
   private cluster: string = "-";
   consumer: string = "none";
+
+  /** Reads the labels now and labels this stream's metrics with `route` instead of the route's name (ai-statistics' API names). */
+  useRoute(route: string): void {
+    this.readLabels();
+    this.route = route;
+  }
 
   /** Reads route and cluster now, once: call it while the stream lives. */
   readLabels(): void {

@@ -1,13 +1,13 @@
-// Byte-at-a-time JSON tokenizer that keeps only the usage and model fields of each document, in constant memory.
+// Byte-at-a-time JSON tokenizer that keeps only the usage and model fields of each document (and, when asked, the chat id), in constant memory.
 import {
   keyIdOf, fieldOfPath, isContainerKey, isUsageKey, MAX_KEY_LENGTH, FIELD_NONE, FIELD_MODEL, FIELD_INPUT, FIELD_OUTPUT, FIELD_TOTAL,
-  FIELD_CACHE_CREATION, FIELD_CACHE_READ, FIELD_COUNT,
+  FIELD_CACHE_CREATION, FIELD_CACHE_READ, FIELD_ID, FIELD_COUNT,
 } from "./keys";
 import { stringRunEnd } from "./scan";
 import { USAGE_CAP, saturatedCount } from "./usage";
 
 const MAX_DEPTH: i32 = 64;
-/** Longest model name kept; longer names are cut. */
+/** Longest model name (and chat id) kept; longer ones are cut. */
 export const MAX_MODEL_LENGTH: i32 = 128;
 const NO_PRIORITY: i32 = 255;
 const MAX_FRACTION_DIGITS: i32 = 17;
@@ -67,7 +67,11 @@ export class JsonUsageStream {
   private docPriorities: StaticArray<u8> = new StaticArray<u8>(FIELD_COUNT);
   private docModel: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
   private docModelLength: i32 = 0;
+  private docId: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
+  private docIdLength: i32 = 0;
   private captureLength: i32 = 0;
+  /** The value being read is a string (its bytes are in `capture` when it is a target). */
+  private stringValue: bool = false;
   private capture: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
 
   /** Depth of the containers whose children are documents: 0 for a JSON body or SSE event, 1 for a JSON-array stream. */
@@ -78,6 +82,11 @@ export class JsonUsageStream {
   totalTokens: i64 = 0;
   model: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
   modelLength: i32 = 0;
+  /** Read the chat id too (ai-statistics); the charging plugins leave it off and skip it as any other string. */
+  readsId: bool = false;
+  /** The chat id of the last document that named one (as the model: kept whether or not it reported usage). */
+  id: StaticArray<u8> = new StaticArray<u8>(MAX_MODEL_LENGTH);
+  idLength: i32 = 0;
 
   /** Back to the state of a new stream, keeping the buffers (readers are reused across responses). */
   reset(): void {
@@ -95,6 +104,7 @@ export class JsonUsageStream {
     // container's kind and key when it opens, a document's fields when it begins, names up to
     // their lengths), so clearing them would only touch memory.
     this.docModelLength = 0;
+    this.docIdLength = 0;
     this.captureLength = 0;
     this.rootDepth = 0;
     this.found = false;
@@ -102,6 +112,8 @@ export class JsonUsageStream {
     this.outputTokens = 0;
     this.totalTokens = 0;
     this.modelLength = 0;
+    this.readsId = false;
+    this.idLength = 0;
   }
 
   /** Forgets any half-read document (an SSE event ended); committed usage is kept. */
@@ -129,8 +141,8 @@ export class JsonUsageStream {
           i++;
           continue;
         }
-        if (this.target == FIELD_MODEL) {
-          // Copy the model name in one loop: only a quote or backslash ends the run.
+        if (this.target == FIELD_MODEL || this.target == FIELD_ID) {
+          // Copy the model name (or id) in one loop: only a quote or backslash ends the run.
           let length = this.captureLength;
           const capture = changetype<usize>(this.capture);
           while (i < len) {
@@ -258,6 +270,7 @@ export class JsonUsageStream {
     this.resolveTarget();
     // Numbers are only assembled for a target, so only then is the number state reset.
     const tracked = this.target != FIELD_NONE;
+    this.stringValue = c == 0x22;
     if (c == 0x22) {
       this.state = ST_STRING;
       this.captureLength = 0;
@@ -401,6 +414,7 @@ export class JsonUsageStream {
     code = (code << 8) | <u32>this.pendingKey;
     const fieldAndPriority = fieldOfPath(code);
     if (fieldAndPriority < 0) return;
+    if (fieldAndPriority >> 3 == FIELD_ID && !this.readsId) return;
     this.target = fieldAndPriority >> 3;
     this.targetPriority = fieldAndPriority & 7;
   }
@@ -469,7 +483,7 @@ export class JsonUsageStream {
   }
 
   private stringByte(c: u32): void {
-    if (this.target == FIELD_MODEL) {
+    if (this.target == FIELD_MODEL || this.target == FIELD_ID) {
       if (this.captureLength < MAX_MODEL_LENGTH) {
         unchecked(this.capture[this.captureLength] = <u8>c);
         this.captureLength++;
@@ -492,6 +506,14 @@ export class JsonUsageStream {
       this.docModelLength = this.captureLength;
       return;
     }
+    if (field == FIELD_ID) {
+      // A string only: a number's digits were never captured.
+      if (!this.stringValue) return;
+      unchecked((this.docPriorities[field] = <u8>priority));
+      memory.copy(changetype<usize>(this.docId), changetype<usize>(this.capture), <usize>this.captureLength);
+      this.docIdLength = this.captureLength;
+      return;
+    }
     if (!this.sawDigit) return;
     unchecked((this.docPriorities[field] = <u8>priority));
     unchecked(this.docValues[field] = this.numberValue());
@@ -501,6 +523,7 @@ export class JsonUsageStream {
     memory.fill(changetype<usize>(this.docPriorities), <u8>NO_PRIORITY, <usize>FIELD_COUNT);
     memory.fill(changetype<usize>(this.docValues), 0, <usize>FIELD_COUNT << 3);
     this.docModelLength = 0;
+    this.docIdLength = 0;
   }
 
   private has(field: i32): bool {
@@ -512,6 +535,10 @@ export class JsonUsageStream {
     if (this.has(FIELD_MODEL)) {
       memory.copy(changetype<usize>(this.model), changetype<usize>(this.docModel), <usize>this.docModelLength);
       this.modelLength = this.docModelLength;
+    }
+    if (this.has(FIELD_ID)) {
+      memory.copy(changetype<usize>(this.id), changetype<usize>(this.docId), <usize>this.docIdLength);
+      this.idLength = this.docIdLength;
     }
     const input = this.has(FIELD_INPUT) ? unchecked(this.docValues[FIELD_INPUT]) : this.inputTokens;
     const output = this.has(FIELD_OUTPUT) ? unchecked(this.docValues[FIELD_OUTPUT]) : this.outputTokens;

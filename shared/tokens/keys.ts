@@ -1,4 +1,5 @@
-// Key ids and path tables for the usage fields that Higress reads (higress-behavior.md §1.6).
+// Key ids and path tables for the usage fields that Higress reads (higress-behavior.md §1.6), and
+// the chat id ai-statistics logs (`id`, `response.id`, `responseId`, `message.id`).
 
 /** Ids of the JSON keys that can appear on a usage or model path; 0 is any other key. */
 export const KEY_OTHER: u8 = 0;
@@ -6,7 +7,7 @@ const KEY_NAMES: StaticArray<string> = [
   "usage", "usageMetadata", "response", "message", "body", "model", "modelVersion",
   "prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
   "promptTokenCount", "candidatesTokenCount", "totalTokenCount",
-  "cache_creation_input_tokens", "cache_read_input_tokens",
+  "cache_creation_input_tokens", "cache_read_input_tokens", "id", "responseId",
 ];
 const K_USAGE: u32 = 1;
 const K_USAGE_METADATA: u32 = 2;
@@ -25,6 +26,8 @@ const K_CANDIDATES_TOKEN_COUNT: u32 = 14;
 const K_TOTAL_TOKEN_COUNT: u32 = 15;
 const K_CACHE_CREATION: u32 = 16;
 const K_CACHE_READ: u32 = 17;
+const K_ID: u32 = 18;
+const K_RESPONSE_ID: u32 = 19;
 
 /** Longest key name we need to recognise; longer keys are KEY_OTHER. */
 export const MAX_KEY_LENGTH: i32 = 32;
@@ -37,8 +40,10 @@ export const FIELD_OUTPUT: i32 = 3;
 export const FIELD_TOTAL: i32 = 4;
 export const FIELD_CACHE_CREATION: i32 = 5;
 export const FIELD_CACHE_READ: i32 = 6;
+/** The chat id: read only by a reader asked for it (JsonUsageStream.readsId). */
+export const FIELD_ID: i32 = 7;
 /** Number of FIELD_* values. */
-export const FIELD_COUNT: i32 = 7;
+export const FIELD_COUNT: i32 = 8;
 
 const KEY_BYTES: StaticArray<ArrayBuffer> = buildKeyBytes();
 
@@ -58,6 +63,8 @@ function keyIs(ptr: usize, id: u32): bool {
 export function keyIdOf(ptr: usize, len: i32): u8 {
   // Dispatch on length first: most keys of a response (id, object, choices, delta, …) stop here.
   switch (len) {
+    case 2:
+      return keyIs(ptr, K_ID) ? <u8>K_ID : KEY_OTHER;
     case 4:
       return keyIs(ptr, K_BODY) ? <u8>K_BODY : KEY_OTHER;
     case 5:
@@ -67,6 +74,8 @@ export function keyIdOf(ptr: usize, len: i32): u8 {
       return keyIs(ptr, K_MESSAGE) ? <u8>K_MESSAGE : KEY_OTHER;
     case 8:
       return keyIs(ptr, K_RESPONSE) ? <u8>K_RESPONSE : KEY_OTHER;
+    case 10:
+      return keyIs(ptr, K_RESPONSE_ID) ? <u8>K_RESPONSE_ID : KEY_OTHER;
     case 12:
       if (keyIs(ptr, K_INPUT_TOKENS)) return <u8>K_INPUT_TOKENS;
       if (keyIs(ptr, K_TOTAL_TOKENS)) return <u8>K_TOTAL_TOKENS;
@@ -135,5 +144,10 @@ export function fieldOfPath(code: u32): i32 {
   if (code == path2(K_USAGE_METADATA, K_TOTAL_TOKEN_COUNT)) return FIELD_TOTAL * 8 + 2;
   if (code == path2(K_USAGE, K_CACHE_CREATION)) return FIELD_CACHE_CREATION * 8;
   if (code == path2(K_USAGE, K_CACHE_READ)) return FIELD_CACHE_READ * 8;
+  // The chat id, in Higress's order (tokenusage's ChatIdPath*).
+  if (code == K_ID) return FIELD_ID * 8;
+  if (code == path2(K_RESPONSE, K_ID)) return FIELD_ID * 8 + 1;
+  if (code == K_RESPONSE_ID) return FIELD_ID * 8 + 2;
+  if (code == path2(K_MESSAGE, K_ID)) return FIELD_ID * 8 + 3;
   return -1;
 }

@@ -51,6 +51,11 @@ export class UsageReader {
     return this.events + (this.lineHadData ? 1 : 0);
   }
 
+  /** Also read the chat id (`id`, `response.id`, `responseId`, `message.id`); off after reset. */
+  set readsId(on: bool) {
+    this.json.readsId = on;
+  }
+
   /** True once the body is known to be an SSE stream. */
   get isSse(): bool {
     return this.format == FORMAT_SSE;
@@ -163,6 +168,7 @@ export class UsageReader {
     usage.outputTokens = json.outputTokens;
     usage.totalTokens = json.totalTokens;
     usage.model = decodeUtf8Recent(changetype<usize>(json.model), <usize>json.modelLength);
+    if (json.idLength > 0) usage.chatId = String.UTF8.decodeUnsafe(changetype<usize>(json.id), <usize>json.idLength);
     return usage;
   }
 }

@@ -17,6 +17,8 @@ export function saturatedCount(value: i64): i64 {
 export class TokenUsage {
   found: bool = false;
   model: string = "";
+  /** The chat id the response named, when its reader was asked for it (UsageReader.readsId); "" when none. */
+  chatId: string = "";
   inputTokens: i64 = 0;
   outputTokens: i64 = 0;
   totalTokens: i64 = 0;

@@ -108,6 +108,15 @@ function keyMarker(key: string): string {
   return '\\"' + key + '\\":';
 }
 
+/** True when `key` needs no JSON escaping: printable ASCII without `"`, `\`, `<`, `>`, `&` (which jsonString escapes). */
+function plainKey(key: string): bool {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c == 0x22 || c == 0x5c || c == 0x3c || c == 0x3e || c == 0x26) return false;
+  }
+  return true;
+}
+
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
   private keys: Array<string> = [];
@@ -121,6 +130,10 @@ export class AiLog {
   }
   bool(key: string, value: bool): AiLog {
     return this.raw(key, value ? "true" : "false");
+  }
+  /** `json` is the value's JSON text, compact (a number, literal, object or array as a body had it). */
+  json(key: string, json: string): AiLog {
+    return this.raw(key, json);
   }
 
   private raw(key: string, json: string): AiLog {
@@ -152,12 +165,18 @@ export class AiLog {
     }
     for (let i = 0; i < keys.length; i++) {
       if (i > 0 || separator != 0) put(0x2c);
-      // Keys are this project's names ([a-z_]): escaped as the value, they need no JSON escaping first.
-      put(0x5c);
-      put(0x22);
-      putEscaped(unchecked(keys[i]));
-      put(0x5c);
-      put(0x22);
+      const key = unchecked(keys[i]);
+      if (plainKey(key)) {
+        // This project's names ([a-z_]): escaped as the value, they need no JSON escaping first.
+        put(0x5c);
+        put(0x22);
+        putEscaped(key);
+        put(0x5c);
+        put(0x22);
+      } else {
+        // A key a user configured (ai-statistics' attributes): a JSON string first.
+        putEscaped(jsonString(key));
+      }
       put(0x3a);
       putEscaped(unchecked(values[i]));
     }

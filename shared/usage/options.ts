@@ -29,6 +29,8 @@ export class UsageOptions {
   /** Reserve an estimate at the check and settle the difference at the end (default off, as Higress checks then charges). */
   reserve: bool = false;
   reserveOutputTokens: i64 = DEFAULT_RESERVE_OUTPUT_TOKENS;
+  /** Also read the response's chat id (ai-statistics' `chat_id`); not a config field. */
+  readChatId: bool = false;
 }
 
 /** Reads the metering fields of `fields`; errors name the field (reader.failed tells). */

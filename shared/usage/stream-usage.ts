@@ -63,10 +63,12 @@ class RequestBodyRead extends BodyReader {
   choices: i64 = 1;
   limitUndecidable: bool = false;
   rewritten: ArrayBuffer | null = null;
-  constructor(private readonly inject: bool) {
+  constructor(private readonly inject: bool, private readonly observer: BodyReader | null) {
     super();
   }
   read(ptr: usize, size: usize): void {
+    // The body as the client sent it, before include_usage is added.
+    if (this.observer !== null) this.observer!.read(ptr, size);
     const info = readRequestInfoAt(ptr, <i32>size);
     this.model = info.model;
     // With inject_stream_usage off the body is read for its model only: nothing in it is refused.
@@ -98,6 +100,12 @@ export class StreamUsage extends BodyReader {
    * no longer held for it, so a plugin that does not meter the request lets it pass unchanged.
    */
   refusal: BodyRefusal | null = null;
+  /** Shown the whole request body when it is read (a JSON object), before include_usage is added; ai-statistics' attributes. */
+  requestObserver: BodyReader | null = null;
+  /** Shown each response chunk the usage reader reads (JSON or SSE, not compressed), in place. */
+  responseObserver: BodyReader | null = null;
+  /** Set by onResponseHeaders: the response is an SSE stream (its content-type names event-stream). */
+  eventStream: bool = false;
   private holdingHeaders: bool = false;
   /** The request's output limit (-1: none) and choices, for a reservation. */
   private maxOutputTokens: i64 = -1;
@@ -210,7 +218,7 @@ export class StreamUsage extends BodyReader {
   /** A request ended by trailers is framed without content-length unless it came with one. */
   private readWholeBody(bodySize: u32, endedByTrailers: bool): void {
     this.holdingHeaders = false;
-    const body = new RequestBodyRead(this.options.inject);
+    const body = new RequestBodyRead(this.options.inject, this.requestObserver);
     readRequestBody(bodySize, body);
     this.requestModel = body.model;
     this.maxOutputTokens = body.maxOutputTokens;
@@ -243,9 +251,12 @@ export class StreamUsage extends BodyReader {
     const status = getResponseHeader(":status");
     this.metered = status !== null && status.length == 3 && status.charCodeAt(0) == 0x32;
     const type = getResponseHeader("content-type");
+    this.eventStream = type !== null && indexOfAsciiCaseless(type, "event-stream") >= 0;
     if (shouldReadUsage(type, getResponseHeader("content-encoding"))) {
-      this.reader = takeReader();
-      if (this.firstReader && type !== null && indexOfAsciiCaseless(type, "event-stream") >= 0 && (this.injected || streamUsageInjected())) {
+      const reader = takeReader();
+      reader.readsId = this.options.readChatId;
+      this.reader = reader;
+      if (this.firstReader && this.eventStream && (this.injected || streamUsageInjected())) {
         this.filter = takeSseUsageFilter();
       }
     } else if (logEnabled(LogLevel.Debug)) {
@@ -279,6 +290,8 @@ export class StreamUsage extends BodyReader {
   read(ptr: usize, size: usize): void {
     const reader = this.reader;
     if (reader !== null) reader.pushBytes(ptr, size);
+    const observer = this.responseObserver;
+    if (observer !== null) observer.read(ptr, size);
     this.filterChunk(ptr, size);
   }
 
@@ -293,6 +306,12 @@ export class StreamUsage extends BodyReader {
   get usage(): TokenUsage | null {
     const result = this.result;
     return result !== null && result.found ? result : null;
+  }
+
+  /** The chat id the response named (UsageOptions.readChatId), once its last chunk was read; "" when none. */
+  get chatId(): string {
+    const result = this.result;
+    return result !== null ? result.chatId : "";
   }
 
   /** The model label of a charge: the one the response named, else the request's, else "unknown". */

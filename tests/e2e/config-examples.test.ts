@@ -23,11 +23,17 @@ function configBlocks(file: string): unknown[] {
   return [...text.matchAll(/^```(yaml|json)\n([\s\S]*?)^```$/gm)].map((m) => YAML.parse(m[2]));
 }
 
-/** The plugin a config is for: the one whose schema's required fields it has (top-level README blocks name no plugin). */
+/**
+ * The plugin a config is for (top-level README blocks name no plugin): of those whose schema's
+ * required fields it has, the one that requires the most (ai-statistics requires none).
+ */
 function pluginOf(config: unknown): string {
-  const matching = PLUGINS.filter((p) => (loadSpec(p).spec.configSchema.openAPIV3Schema.required ?? []).every((k) => k in (config as object)));
-  assert.equal(matching.length, 1, `one plugin takes ${JSON.stringify(config)}`);
-  return matching[0];
+  const required = (p: string) => loadSpec(p).spec.configSchema.openAPIV3Schema.required ?? [];
+  const matching = PLUGINS.filter((p) => required(p).every((k) => k in (config as object)));
+  const most = Math.max(...matching.map((p) => required(p).length));
+  const specific = matching.filter((p) => required(p).length === most);
+  assert.equal(specific.length, 1, `one plugin takes ${JSON.stringify(config)}`);
+  return specific[0];
 }
 
 for (const plugin of PLUGINS) {

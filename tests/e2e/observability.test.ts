@@ -4,18 +4,15 @@
  * same read through a real Prometheus scraping the gateway, and each request's access log line
  * with both plugins' ai_log attributes merged into one JSON object.
  */
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startGateway, type Gateway } from "../../host/gateway.ts";
 import { e2eFixture } from "../support/e2e-fixture.ts";
-import { request, waitFor, freePort } from "../support/net.ts";
+import { request, waitFor } from "../support/net.ts";
 import { pluginWasm, probeWasm } from "../support/paths.ts";
 import { sourceConstant } from "../support/source-constants.ts";
-import { prometheusFamily, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
+import { prometheusFamily, quotaMetric, ratelimitMetric, scrapedSeries as series } from "../support/metric-names.ts";
+import { startPrometheus } from "../support/prometheus.ts";
 
 const fixture = e2eFixture({ completionTokens: 12 });
 
@@ -74,16 +71,6 @@ async function chats(g: Gateway): Promise<Map<string, { input: number; output: n
     told.set(consumer, { input: sum.input + answer.input, output: sum.output + answer.output });
   }
   return told;
-}
-
-/** The value of each series of the scrape, by its full text before the value. */
-function series(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_][a-zA-Z0-9_]*\{[^}]*\}) (\d+)$/.exec(line);
-    if (match) out.set(match[1], Number(match[2]));
-  }
-  return out;
 }
 
 const labels = (consumer: string, model = "qwen-max") => `{ai_route="aliyun",ai_cluster="${CLUSTER}",ai_model="${model}",ai_consumer="${consumer}"}`;
@@ -162,44 +149,23 @@ test("ai_log: what another plugin wrote first stays; an ai_log that is not a JSO
   assert.ok(g.logs().some((l) => l.message === "ai-token-ratelimit: ai_log in filter state is not a JSON object; left as it is"));
 });
 
-const PROMETHEUS = "/usr/bin/prometheus";
-const started: ChildProcess[] = [];
-after(() => {
-  for (const child of started) child.kill("SIGKILL");
-});
-
-test("a real Prometheus scraping the gateway's stats port answers sum by (ai_consumer) with each consumer's tokens", { skip: !existsSync(PROMETHEUS) && "prometheus is not installed (apt-get install -y prometheus)" }, async () => {
+test("a real Prometheus scraping the gateway's stats port answers sum by (ai_consumer) with each consumer's tokens", async () => {
   const g = await gateway(1_000_000_000);
   const told = await chats(g);
-  const dir = mkdtempSync(join(tmpdir(), "prometheus-"));
-  const port = await freePort();
-  const config = join(dir, "prometheus.yml");
-  const target = new URL(g.adminUrl).host;
-  writeFileSync(config, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gateway\n    metrics_path: /stats/prometheus\n    static_configs:\n      - targets: ["${target}"]\n`);
-  const prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
-  started.push(prometheus);
-  let stderr = "";
-  prometheus.stderr!.on("data", (c) => (stderr += c));
+  const prometheus = await startPrometheus([new URL(g.adminUrl).host]);
   try {
-    const family = prometheusFamily(ratelimitMetric("INPUT_TOKEN_METRIC"));
-    const query = async (promql: string): Promise<Map<string, number>> => {
-      const res = await request(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`).catch(() => null);
-      if (res === null || res.status !== 200) return new Map();
-      const body = JSON.parse(res.body);
-      return new Map(body.data.result.map((r: { metric: Record<string, string>; value: [number, string] }) => [r.metric.ai_consumer, Number(r.value[1])]));
+    const byConsumer = async (family: string) => {
+      const answer = await prometheus.query(`sum by (ai_consumer) (${family})`).catch(() => []);
+      return new Map(answer.map((s) => [s.metric.ai_consumer, s.value] as [string, number]).sort());
     };
-    const byConsumer = async () => query(`sum by (ai_consumer) (${family})`);
-    const expected = new Map(CONSUMERS.map(({ name }) => [name, told.get(name)!.input]));
-    await waitFor(async () => JSON.stringify([...(await byConsumer())].sort()) === JSON.stringify([...expected].sort()), 30_000, 250)
-      .catch(() => {});
-    assert.deepEqual(new Map([...(await byConsumer())].sort()), new Map([...expected].sort()), `Prometheus's answer (its log: ${stderr.slice(-500)})`);
+    const input = prometheusFamily(ratelimitMetric("INPUT_TOKEN_METRIC"));
+    const expected = new Map(CONSUMERS.map(({ name }) => [name, told.get(name)!.input] as [string, number]).sort());
+    await waitFor(async () => JSON.stringify([...(await byConsumer(input))]) === JSON.stringify([...expected]), 30_000, 250).catch(() => {});
+    assert.deepEqual(await byConsumer(input), expected, `Prometheus's answer (its log: ${prometheus.log().slice(-500)})`);
     // ai-quota's series are labelled the same way.
-    const quota = await query(`sum by (ai_consumer) (${prometheusFamily(quotaMetric("OUTPUT_TOKEN_METRIC"))})`);
-    assert.deepEqual(new Map([...quota].sort()), new Map(CONSUMERS.map(({ name }) => [name, told.get(name)!.output] as [string, number]).sort()));
+    const output = await byConsumer(prometheusFamily(quotaMetric("OUTPUT_TOKEN_METRIC")));
+    assert.deepEqual(output, new Map(CONSUMERS.map(({ name }) => [name, told.get(name)!.output] as [string, number]).sort()));
   } finally {
-    const exited = new Promise((resolve) => prometheus.once("exit", resolve));
-    prometheus.kill("SIGTERM");
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
+    await prometheus.stop();
   }
 });

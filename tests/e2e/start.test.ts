@@ -14,7 +14,7 @@ import { runNpmStart } from "../support/npm-start.ts";
 import { staleModules } from "../../scripts/stale-build.ts";
 import { NO_KEY } from "../support/key-auth.ts";
 import { DEFAULT_STATS_PORT } from "../../host/gateway-config.ts";
-import { prometheusFamily, quotaMetric, ratelimitMetric } from "../support/metric-names.ts";
+import { prometheusFamily, quotaMetric, ratelimitMetric, statisticsMetric, scrapedSeries } from "../support/metric-names.ts";
 
 test("npm start serves the walkthrough: refresh, a charged chat, 429 within the minute, 403 without quota; stats on the STATS_PORT it prints", async () => {
   const statsPort = await freePort();
@@ -27,7 +27,9 @@ test("npm start serves the walkthrough: refresh, a charged chat, 429 within the 
     assert.equal(refresh.body, "refresh quota successful");
     const chatBody = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "Who are you?" }] });
     const user1 = [["x-api-key", key("aliyun-user1")], ["content-type", "application/json"]] as Array<[string, string]>;
-    assert.equal((await request(`${base}/v1/chat/completions`, { headers: user1, body: chatBody })).status, 200);
+    const charged = await request(`${base}/v1/chat/completions`, { headers: user1, body: chatBody });
+    assert.equal(charged.status, 200);
+    const told = JSON.parse(charged.body).usage;
     await waitFor(async () => JSON.parse((await request(`${base}/v1/chat/completions/quota?consumer=aliyun-user1`, { headers: admin })).body).quota < 100, 3000);
     assert.equal((await request(`${base}/v1/chat/completions`, { headers: user1, body: chatBody })).status, 429);
     const user2 = await request(`${base}/v1/chat/completions`, { headers: [["x-api-key", key("aliyun-user2")]], body: chatBody });
@@ -37,9 +39,13 @@ test("npm start serves the walkthrough: refresh, a charged chat, 429 within the 
     const labels = 'ai_route="aliyun",ai_cluster="llm",ai_model="qwen-max",ai_consumer="aliyun-user1"';
     assert.match(stats, new RegExp(`^${prometheusFamily(ratelimitMetric("INPUT_TOKEN_METRIC"))}\\{${labels}\\} \\d+$`, "m"));
     assert.match(stats, new RegExp(`^${prometheusFamily(quotaMetric("OUTPUT_TOKEN_METRIC"))}\\{${labels}\\} \\d+$`, "m"));
+    // ai-statistics, first after key-auth: Higress's own names, with the usage the client was told.
+    assert.equal(scrapedSeries(stats).get(`${prometheusFamily(statisticsMetric("INPUT_TOKEN_METRIC"))}{${labels}}`), told.prompt_tokens);
+    assert.equal(scrapedSeries(stats).get(`${prometheusFamily(statisticsMetric("OUTPUT_TOKEN_METRIC"))}{${labels}}`), told.completion_tokens);
     // One access log line per request on stdout, the 403 among them.
     await waitFor(() => /"response_code":"403"/.test(output()), 3000);
-    assert.match(output(), /^\{"ai_log":"\{\\"quota_status\\":\\"no_quota\\"\}","consumer":"aliyun-user2",.*"response_code":"403"/m);
+    // ai-quota's decision, then what ai-statistics (the last to see the answer) adds.
+    assert.match(output(), /^\{"ai_log":"\{\\"quota_status\\":\\"no_quota\\",\\"api\\":\\"-\\",\\"chat_round\\":1,\\"llm_service_duration\\":\d+,\\"response_type\\":\\"normal\\"\}","consumer":"aliyun-user2",.*"response_code":"403"/m);
   } finally {
     await start.stop();
   }

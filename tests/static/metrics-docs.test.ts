@@ -3,18 +3,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { repoRoot } from "../support/paths.ts";
-
-/** The string values of every `export const X = "…";` in `file`. */
-function constants(file: string): string[] {
-  return [...readFileSync(`${repoRoot}${file}`, "utf8").matchAll(/^export const \w+ = "([^"]+)";/gm)].map((m) => m[1]);
-}
+import { sourceStrings as constants } from "../support/source-constants.ts";
 
 /** The section's first-column names of its tables: `` | `a`, `b` | … `` gives a and b. */
 function tableNames(section: string): string[] {
   return [...section.matchAll(/^\| (`[^|]+`) \|/gm)].filter((m) => !m[1].includes("<")).flatMap((m) => [...m[1].matchAll(/`([^`]+)`/g)].map((n) => n[1]));
 }
 
-for (const plugin of ["ai-quota", "ai-token-ratelimit"]) {
+for (const plugin of ["ai-quota", "ai-token-ratelimit", "ai-statistics"]) {
   test(`${plugin}: the README's "Metrics and access log" tables list exactly metrics.ts's names and ai-log-keys.ts's keys`, () => {
     const readme = readFileSync(`${repoRoot}plugins/${plugin}/README.md`, "utf8");
     const start = readme.indexOf("## Metrics and access log");

@@ -30,7 +30,7 @@ const hex = (data: Uint8Array) => createHash("sha256").update(data).digest("hex"
 const blob = (dir: string, digest: string) => readFileSync(join(dir, "blobs", "sha256", digest.replace(/^sha256:/, "")));
 
 test("npm run package packages every plugin npm run build compiles", () => {
-  assert.deepEqual(pluginNames(), ["ai-quota", "ai-token-ratelimit", "key-auth"]);
+  assert.deepEqual(pluginNames(), ["ai-quota", "ai-statistics", "ai-token-ratelimit", "key-auth"]);
 });
 
 for (const name of pluginNames()) {

@@ -101,7 +101,7 @@ test("defaults and bounds in spec.yaml are the code's constants", () => {
   const props = (p: string) => loadSpec(p).spec.configSchema.openAPIV3Schema.properties!;
   const quota = props("ai-quota");
   assert.equal(quota.admin_path.default, sourceConstant("plugins/ai-quota/config.ts", "DEFAULT_ADMIN_PATH"));
-  assert.equal(quota.redis_key_prefix.default, sourceConstant("plugins/ai-quota/config.ts", "DEFAULT_KEY_PREFIX"));
+  assert.equal(quota.redis_key_prefix.default, sourceConstant("plugins/ai-quota/keys.ts", "DEFAULT_KEY_PREFIX"));
   assert.equal(quota.estimate_bytes_per_token.default, Number(sourceConstant("shared/usage/options.ts", "DEFAULT_BYTES_PER_TOKEN")));
   assert.equal(quota.estimate_bytes_per_token.maximum, Number(sourceConstant("shared/usage/options.ts", "MAX_BYTES_PER_TOKEN")));
   assert.equal(quota.reserve_output_tokens.default, Number(sourceConstant("shared/usage/options.ts", "DEFAULT_RESERVE_OUTPUT_TOKENS")));
@@ -113,6 +113,12 @@ test("defaults and bounds in spec.yaml are the code's constants", () => {
   assert.equal(limit.rejected_code.default, Number(/RATE_LIMITED = new \w+\((\d+),/.exec(read("plugins/ai-token-ratelimit/errors.ts"))![1]));
   const window = limit.global_threshold.properties!.token_per_minute;
   assert.equal(window.maximum, Number(sourceConstant("shared/json/config.ts", "MAX_EXACT_INTEGER")));
+  const statistics = props("ai-statistics");
+  assert.equal(statistics.value_length_limit.default, Number(sourceConstant("plugins/ai-statistics/config.ts", "DEFAULT_VALUE_LENGTH_LIMIT")));
+  assert.equal(statistics.value_length_limit.maximum, Number(sourceConstant("plugins/ai-statistics/config.ts", "MAX_VALUE_LENGTH_LIMIT")));
+  const sources = statistics.attributes.items!.properties!.value_source.enum;
+  assert.deepEqual(sources, ["FIXED_VALUE", "REQUEST_HEADER", "REQUEST_BODY", "RESPONSE_HEADER", "RESPONSE_BODY", "RESPONSE_STREAMING_BODY"].map((c) => sourceConstant("plugins/ai-statistics/config.ts", c)));
+  assert.deepEqual(statistics.attributes.items!.properties!.rule.enum, ["RULE_FIRST", "RULE_REPLACE", "RULE_APPEND"].map((c) => sourceConstant("plugins/ai-statistics/config.ts", c)));
   const consumer = props("key-auth").consumers.items!.properties!;
   assert.deepEqual(consumer.keys.not!.enum, [[sourceConstant("plugins/key-auth/sources.ts", "PLACEHOLDER_KEY")]]);
 });

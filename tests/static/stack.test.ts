@@ -24,7 +24,7 @@ for (const [file, names] of Object.entries(OUTPUTS)) {
     const envoy = YAML.parse(read(file));
     const hcm = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
     const filters = hcm.http_filters as any[];
-    assert.deepEqual(filters.map((f) => f.name), [...names, "envoy.filters.http.router"], "Higress's order: key-auth, ai-quota, ai-token-ratelimit, router last");
+    assert.deepEqual(filters.map((f) => f.name), [...names, "envoy.filters.http.router"], "Higress's order: key-auth, ai-statistics, ai-quota, ai-token-ratelimit, router last");
     const clusters = (envoy.static_resources.clusters as any[]).map((c) => c.name);
     for (const filter of filters.slice(0, -1)) {
       const config = filter.typed_config.config;
@@ -49,11 +49,11 @@ test("docker-compose.yml mounts the generated configs and build/ into a Higress 
   assert.ok(compose.services.gateway.volumes.includes("./envoy/envoy.yaml:/etc/envoy/envoy.yaml:ro"));
   assert.ok(compose.services.gateway.volumes.includes(`./build:${WASM_DIR}:ro`));
   assert.ok(compose.services.envoy.volumes.includes("./envoy/envoy-key-auth.yaml:/etc/envoy/envoy.yaml:ro"));
-  assert.deepEqual(Object.keys(compose.services).sort(), ["envoy", "gateway", "redis", "upstream"]);
+  assert.deepEqual(Object.keys(compose.services).sort(), ["envoy", "gateway", "grafana", "prometheus", "redis", "upstream"]);
   assert.ok(existsSync(`${repoRoot}scripts/upstream.ts`));
 });
 
-for (const name of ["key-auth", "ai-quota", "ai-token-ratelimit"]) {
+for (const name of ["key-auth", "ai-statistics", "ai-quota", "ai-token-ratelimit"]) {
   test(`packaging/${name}: a FROM scratch image with plugin.wasm, and a WasmPlugin whose config the plugin accepts`, async () => {
     assert.match(read(`packaging/${name}/Dockerfile`), new RegExp(`^FROM scratch\\nCOPY build/${name}\\.wasm \\./plugin\\.wasm$`, "m"));
     const resource = YAML.parse(read(`packaging/${name}/wasmplugin.yaml`));
@@ -64,7 +64,7 @@ for (const name of ["key-auth", "ai-quota", "ai-token-ratelimit"]) {
   });
 }
 
-for (const name of ["ai-quota", "ai-token-ratelimit"]) {
+for (const name of ["ai-statistics", "ai-quota", "ai-token-ratelimit"]) {
   test(`packaging/${name}: the WasmPlugin gives the plugin the walkthrough's route-level config, authenticated_consumer_only on (issue 20)`, () => {
     const resource = YAML.parse(read(`packaging/${name}/wasmplugin.yaml`));
     assert.equal(resource.spec.defaultConfigDisable, true, "no config for routes without key-auth");

@@ -6,6 +6,8 @@ import { repoRoot } from "./paths.ts";
 export interface RunningStart {
   /** The gateway's address from `gateway on …`. */
   base: string;
+  /** The dashboard page's address from `dashboard: …`. */
+  dashboard: string;
   /** The x-api-key the banner prints for a consumer. */
   key(consumer: string): string;
   /** Everything printed so far, stdout and stderr. */
@@ -33,6 +35,7 @@ export async function runNpmStart(env: Record<string, string> = {}): Promise<Run
   }
   return {
     base: /gateway on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1],
+    dashboard: /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(output)![1],
     key: (consumer) => new RegExp(`${consumer}\\s+x-api-key: (\\S+)`).exec(output)![1],
     output: () => output,
     stop,

@@ -4,48 +4,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
-import { encodeCommand, decodeReply, frameLength, INCOMPLETE, type RespValue } from "../../host/resp.ts";
+import { RespClient } from "../../host/redis-client.ts";
+import { encodeCommand } from "../../host/resp.ts";
 import { freePort, waitFor } from "./net.ts";
 import { RedisBridge } from "../../host/redis-bridge.ts";
 
-/** A promise-based RESP client for assertions; a real TCP client, not a mock. */
-export class RedisClient {
-  private socket: net.Socket | null = null;
-  private inbox = Buffer.alloc(0);
-  private waiting: Array<(v: RespValue) => void> = [];
-
-  constructor(private readonly port: number, private readonly password?: string) {}
-
-  private async connect(): Promise<net.Socket> {
-    if (this.socket) return this.socket;
-    const socket = net.connect({ host: "127.0.0.1", port: this.port });
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    socket.on("data", (chunk) => {
-      this.inbox = Buffer.concat([this.inbox, chunk]);
-      for (;;) {
-        const len = frameLength(this.inbox);
-        if (len === INCOMPLETE || len < 0) break;
-        const { value } = decodeReply(this.inbox);
-        this.inbox = this.inbox.subarray(len);
-        this.waiting.shift()?.(value);
-      }
-    });
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      if (this.socket === socket) this.socket = null;
-      for (const w of this.waiting.splice(0)) w(new Error("connection closed"));
-    });
-    this.socket = socket;
-    if (this.password) await this.command("AUTH", this.password);
-    return socket;
-  }
-
-  async command(...args: Array<string | number>): Promise<RespValue> {
-    const socket = await this.connect();
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      socket.write(encodeCommand(args));
-    });
+/** The host's RESP client on a test's redis-server, with the readers assertions use; a real TCP client, not a mock. */
+export class RedisClient extends RespClient {
+  constructor(port: number, password?: string) {
+    super({ host: "127.0.0.1", port, password });
   }
 
   async get(key: string): Promise<string | null> {
@@ -59,10 +26,6 @@ export class RedisClient {
   }
   async keys(pattern = "*"): Promise<string[]> {
     return ((await this.command("KEYS", pattern)) as string[]).sort();
-  }
-  close(): void {
-    this.socket?.destroy();
-    this.socket = null;
   }
 }
 

@@ -9,6 +9,11 @@ export function sourceConstant(file: string, name: string): string {
   return match[1];
 }
 
+/** The string values of every `export const X = "…";` in `file` (from the repository root), in order. */
+export function sourceStrings(file: string): string[] {
+  return [...readFileSync(`${repoRoot}${file}`, "utf8").matchAll(/^export const \w+ = "([^"]+)";/gm)].map((m) => m[1]);
+}
+
 /** `export const <name> = new LocalReply(status, "<body>", "details"[, type, code]);` in `file`: a local reply as the plugin defines it. */
 export function sourceReply(file: string, name: string): { status: number; body: string } {
   const match = new RegExp(`export const ${name} = new \\w+\\((\\d{3}), "((?:[^"\\\\]|\\\\.)*)", "[^"]+"[^;]*\\);`).exec(readFileSync(`${repoRoot}${file}`, "utf8"));

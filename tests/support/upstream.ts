@@ -23,6 +23,8 @@ export interface UpstreamOptions {
   chunkSize?: number;
   /** Delay between writes, ms. */
   chunkDelayMs?: number;
+  /** Delay before the status and headers, ms (an upstream that takes this long to start answering). */
+  headersDelayMs?: number;
   /** Answer every request with this status and an OpenAI-style error body. */
   errorStatus?: number;
   /** Send bodies in this encoding whatever the request accepts (an upstream that ignores Accept-Encoding). */
@@ -267,6 +269,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
       const stall = options.stallAt !== undefined ? out.indexOf(options.stallAt) : -1;
       if (stall >= 0) out = out.slice(0, stall);
       const encoding = options.encoding ?? (options.honourAcceptEncoding ? acceptedEncoding(req.headers["accept-encoding"]) : undefined);
+      if (options.headersDelayMs) await new Promise((r) => setTimeout(r, options.headersDelayMs));
       res.writeHead(200, { "content-type": type, ...(encoding ? { "content-encoding": encoding } : {}) });
       const bytes = encoding ? ENCODERS[encoding](out) : Buffer.from(out);
       const size = options.chunkSize ?? bytes.length;
