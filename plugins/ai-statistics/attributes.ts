@@ -8,9 +8,12 @@
  * ` [truncated] `.
  */
 import { getRequestHeader, getResponseHeader } from "../../shared/index";
-import { Attribute, SOURCE_FIXED, SOURCE_REQUEST_HEADER, FIRST, REPLACE, APPEND } from "./config";
-import { JsonPath, FoundValue, valueAt, VALUE_NONE, VALUE_STRING, VALUE_NULL } from "./json-path";
-import { EventSink } from "./body-copy";
+import { Attribute, SOURCE_FIXED, SOURCE_REQUEST_HEADER, FIRST, APPEND } from "./config";
+import {
+  JsonPath, FoundValue, valueAt, lookup, foundValue, rawValue, foundValid, foundString, foundNull, foundStart, foundEnd, foundCount, VALUE_NONE, VALUE_STRING,
+} from "./json-path";
+import { EventSink, ByteCopy } from "./body-copy";
+import { jsonCodePointAt, codePointEnd } from "../../shared/tokens/json-bytes";
 
 const TRUNCATED = " [truncated] ";
 
@@ -39,46 +42,88 @@ export function bodyValue(ptr: usize, size: i32, paths: Array<JsonPath>, into: F
   return into.set(first.kind, first.text);
 }
 
-/** Text joined from many events, holding at most about twice `limit` characters however long the stream. */
+/**
+ * Text joined from many events in fixed memory: the first `limit` UTF-16 units, then only the
+ * last limit/2 in a ring, so a stream of any length costs at most 1.5 × limit units, and nothing
+ * is allocated per event (a string value's characters are decoded straight in).
+ */
 class Joined {
-  private parts: Array<string> = [];
-  private length: i32 = 0;
-  /** The first half, once the text went past the limit; then `parts` holds its latest characters. */
-  private head: string | null = null;
+  private head: StaticArray<u16> = new StaticArray<u16>(0);
+  private ring: StaticArray<u16> | null = null;
+  private ringAt: i32 = 0;
+  private total: i64 = 0;
 
-  add(piece: string, limit: i32): void {
-    if (piece.length == 0) return;
-    this.parts.push(piece);
-    this.length += piece.length;
-    if (this.length <= limit) return;
-    const half = limit >> 1;
-    if (this.head === null) {
-      const all = this.parts.join("");
-      this.head = all.substring(0, half);
-      this.parts = [all.substring(half)];
-      this.length = all.length - half;
+  constructor(private readonly limit: i32) {}
+
+  private put(unit: u16): void {
+    const limit = this.limit;
+    if (this.total < <i64>limit) {
+      const at = <i32>this.total;
+      if (at >= this.head.length) {
+        const grown = new StaticArray<u16>(min(limit, max(64, this.head.length * 2)));
+        memory.copy(changetype<usize>(grown), changetype<usize>(this.head), <usize>this.head.length << 1);
+        this.head = grown;
+      }
+      unchecked((this.head[at] = unit));
+    } else {
+      const half = limit >> 1;
+      if (half == 0) return;
+      let ring = this.ring;
+      if (ring === null) {
+        // The last half of the head starts the ring.
+        ring = new StaticArray<u16>(half);
+        memory.copy(changetype<usize>(ring), changetype<usize>(this.head) + (<usize>(limit - half) << 1), <usize>half << 1);
+        this.ring = ring;
+      }
+      unchecked((ring[this.ringAt] = unit));
+      this.ringAt = this.ringAt + 1 == half ? 0 : this.ringAt + 1;
     }
-    if (this.length > limit + half) {
-      const tail = this.parts.join("");
-      this.parts = [tail.substring(tail.length - half)];
-      this.length = half;
+    this.total++;
+  }
+
+  /** The characters of the JSON string whose bytes (inside its quotes) are [start, end). */
+  addJsonString(ptr: usize, start: i32, end: i32): void {
+    for (let pos = start; pos < end; pos = codePointEnd) {
+      let c = jsonCodePointAt(ptr, pos, end);
+      if (c < 0) c = 0xfffd;
+      if (c > 0xffff) {
+        c -= 0x10000;
+        this.put(<u16>(0xd800 + (c >> 10)));
+        c = 0xdc00 + (c & 0x3ff);
+      }
+      this.put(<u16>c);
     }
   }
 
-  text(limit: i32): string {
-    const joined = this.parts.join("");
-    if (this.head === null) return joined;
-    return this.head! + TRUNCATED + joined.substring(joined.length - (limit >> 1));
+  add(text: string): void {
+    for (let i = 0; i < text.length; i++) this.put(<u16>text.charCodeAt(i));
+  }
+
+  text(): string {
+    const limit = this.limit;
+    if (this.total <= <i64>limit) return unitsOf(changetype<usize>(this.head), <i32>this.total);
+    const half = limit >> 1;
+    const ring = this.ring;
+    let tail = "";
+    if (ring !== null) tail = unitsOf(changetype<usize>(ring) + (<usize>this.ringAt << 1), half - this.ringAt) + unitsOf(changetype<usize>(ring), this.ringAt);
+    return unitsOf(changetype<usize>(this.head), half) + TRUNCATED + tail;
   }
 }
 
-/** One streaming path's value so far. */
+/** A string of the `count` UTF-16 units at ptr. */
+function unitsOf(ptr: usize, count: i32): string {
+  if (count <= 0) return "";
+  const text = changetype<string>(__new(<usize>count << 1, idof<string>()));
+  memory.copy(changetype<usize>(text), ptr, <usize>count << 1);
+  return text;
+}
+
+/** One streaming path's value so far: the raw JSON of the kept value (first, replace), or the joined text (append). */
 class StreamedPath {
-  found: FoundValue = new FoundValue();
+  kept: ByteCopy = new ByteCopy();
+  found: bool = false;
   joined: Joined | null = null;
 }
-
-const event = new FoundValue();
 
 /** The response_streaming_body attributes of one stream, fed event by event. */
 export class StreamedValues extends EventSink {
@@ -94,7 +139,7 @@ export class StreamedValues extends EventSink {
     }
   }
 
-  /** One event's data. */
+  /** One event's data: each path looked up in place; only what a rule keeps is copied. */
   onEvent(ptr: usize, size: i32): void {
     for (let a = 0; a < this.attributes.length; a++) {
       const attribute = unchecked(this.attributes[a]);
@@ -102,14 +147,23 @@ export class StreamedValues extends EventSink {
       const states = unchecked(this.states[a]);
       for (let p = 0; p < paths.length; p++) {
         const state = unchecked(states[p]);
-        valueAt(ptr, size, unchecked(paths[p]), event);
+        if (attribute.rule == FIRST && state.found) continue;
+        if (!lookup(ptr, size, unchecked(paths[p]))) continue;
         if (attribute.rule == APPEND) {
-          if (event.kind == VALUE_NONE) continue;
-          if (state.joined === null) state.joined = new Joined();
+          let joined = state.joined;
+          if (joined === null) state.joined = joined = new Joined(this.limit);
           // gjson's String(): a string's text, null's "", any other value's JSON.
-          state.joined!.add(event.kind == VALUE_NULL ? "" : event.text, this.limit);
-        } else if (event.valid && (attribute.rule == REPLACE || (attribute.rule == FIRST && state.found.kind == VALUE_NONE))) {
-          state.found.set(event.kind, event.text);
+          if (foundString(ptr)) joined.addJsonString(ptr, foundStart + 1, foundEnd - 1);
+          else if (!foundNull(ptr)) joined.add(foundValue(ptr, event).text);
+        } else if (foundValid(ptr)) {
+          state.found = true;
+          state.kept.clear();
+          if (foundCount >= 0) {
+            const count = String.UTF8.encode(foundCount.toString());
+            state.kept.append(changetype<usize>(count), count.byteLength);
+          } else {
+            state.kept.append(ptr + <usize>foundStart, foundEnd - foundStart);
+          }
         }
       }
     }
@@ -123,8 +177,9 @@ export class StreamedValues extends EventSink {
     let firstText = "";
     for (let p = 0; p < states.length; p++) {
       const state = unchecked(states[p]);
-      if (attribute.rule == APPEND) into.set(VALUE_STRING, state.joined === null ? "" : state.joined!.text(this.limit));
-      else into.set(state.found.kind, state.found.text);
+      if (attribute.rule == APPEND) into.set(VALUE_STRING, state.joined === null ? "" : state.joined!.text());
+      else if (state.found && !state.kept.overflowed) rawValue(state.kept.ptr, state.kept.length, into);
+      else into.set(VALUE_NONE, "");
       if (into.valid) return into;
       if (p == 0) {
         firstKind = into.kind;
@@ -134,3 +189,5 @@ export class StreamedValues extends EventSink {
     return into.set(firstKind, firstText);
   }
 }
+
+const event = new FoundValue();

@@ -259,6 +259,33 @@ export function foundValue(ptr: usize, into: FoundValue): FoundValue {
   return into.set(VALUE_JSON, compactJson(ptr, foundStart, foundEnd));
 }
 
+/** The value whose JSON is the `size` bytes at ptr (kept from an earlier lookup), into `into`. */
+export function rawValue(ptr: usize, size: i32, into: FoundValue): FoundValue {
+  if (size <= 0) return into.set(VALUE_NONE, "");
+  foundCount = -1;
+  foundStart = 0;
+  foundEnd = size;
+  return foundValue(ptr, into);
+}
+
+/** Whether the last successful lookup found a valid value (present, not null, not ""), without decoding it. */
+export function foundValid(ptr: usize): bool {
+  if (foundCount >= 0) return true;
+  const first = load<u8>(ptr + <usize>foundStart);
+  if (first == 0x22) return foundEnd - foundStart > 2;
+  return !(first == 0x6e && foundEnd - foundStart == 4);
+}
+
+/** Whether the last successful lookup found a string (then its text is the bytes [foundStart + 1, foundEnd - 1)). */
+export function foundString(ptr: usize): bool {
+  return foundCount < 0 && load<u8>(ptr + <usize>foundStart) == 0x22;
+}
+
+/** Whether the last successful lookup found null. */
+export function foundNull(ptr: usize): bool {
+  return foundCount < 0 && load<u8>(ptr + <usize>foundStart) == 0x6e && foundEnd - foundStart == 4;
+}
+
 /** Looks `path` up and puts what it found (VALUE_NONE when nothing) into `into`. */
 export function valueAt(ptr: usize, size: i32, path: JsonPath, into: FoundValue): FoundValue {
   if (!lookup(ptr, size, path)) return into.set(VALUE_NONE, "");

@@ -406,3 +406,18 @@ test("refused configurations name the field; what Higress takes and this plugin 
   await accepted("ai-statistics", {});
   await accepted("ai-statistics", { use_default_attributes: false, attributes: [{ key: "a", value_source: "fixed_value", value: "x", apply_to_span: false, apply_to_log: true }] });
 });
+
+test("a route named as Higress names an API (three or more @ parts) is labelled and logged by its API name; the consumer is none without X-Mse-Consumer", async () => {
+  const route = "ai-route@openai-api@v1@chat";
+  const g = fixture.track(await startGateway({
+    clusters: { llm: { url: fixture.upstream.url } },
+    routes: [{ name: route, prefix: "/", cluster: "llm", cluster_name: CLUSTER }],
+    plugins: [{ name: "ai-statistics", wasm: pluginWasm("ai-statistics"), config: {} }],
+  }));
+  const res = await request(`${g.url}/v1/chat/completions`, { headers: [["content-type", "application/json"]], body: JSON.stringify(FORMATS[0].body) });
+  assert.equal(res.status, 200);
+  const [log] = await aiLogs(g, 1);
+  assert.equal(log.api, "ai-route@openai-api@v1");
+  const at = `{ai_route="ai-route@openai-api@v1",ai_cluster="${CLUSTER}",ai_model="qwen-max",ai_consumer="none"}`;
+  assert.equal((await scrape(g)).get(metric("TOTAL_TOKEN_METRIC") + at), JSON.parse(res.body).usage.total_tokens);
+});

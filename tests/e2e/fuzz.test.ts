@@ -25,7 +25,7 @@ test("600 mutated and random JSON configurations are refused or accepted by each
   assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);
 });
 
-test("4 000 mutated requests through ai-quota and ai-token-ratelimit, with mutated, random or failed Redis replies, never trap", async () => {
+test("4 000 mutated requests through ai-quota, ai-token-ratelimit and ai-statistics, with mutated, random or failed Redis replies, never trap", async () => {
   const result = await fuzzAiPlugins(1201, 4000);
   assert.equal(result.inputs, 4000);
   assert.equal(result.traps, 0, `first trapping input: ${result.firstTrap}`);

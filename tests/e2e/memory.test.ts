@@ -15,6 +15,7 @@ const CLUSTER = "outbound|80||memory-redis.static";
 const REDIS = { service_name: "memory-redis.static" };
 const PLUGINS: Array<[string, object]> = [
   ["key-auth", { keys: ["x-api-key"], in_header: true, consumers: [{ name: "aliyun-user1", credential: "user1-key" }] }],
+  ["ai-statistics", { attributes: [{ key: "answer", apply_to_log: true }, { key: "question", apply_to_log: true }] }],
   ["ai-quota", { admin_consumer: "aliyun-admin", redis: REDIS }],
   ["ai-token-ratelimit", { rule_name: "memory", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 1_000_000_000_000 }] }], redis: REDIS }],
 ];

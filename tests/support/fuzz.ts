@@ -256,10 +256,26 @@ export async function fuzzInjectedStreams(seed: number, count: number): Promise<
   return result;
 }
 
+/** ai-statistics with an attribute of every source, so the fuzz reaches its path lookups and SSE framing. */
+const STATISTICS = {
+  value_length_limit: 64,
+  attributes: [
+    { key: "h", value_source: "request_header", value: "x-api-key", apply_to_log: true },
+    { key: "question", apply_to_log: true },
+    { key: "q", value_source: "request_body", value: "messages.@reverse.0.content", apply_to_log: true },
+    { key: "n", value_source: "request_body", value: "messages.#", apply_to_log: true },
+    { key: "answer", apply_to_log: true },
+    { key: "u", value_source: "response_body", value: "usage", apply_to_log: true },
+    { key: "f", value_source: "response_streaming_body", value: "choices.0.finish_reason", rule: "replace", apply_to_log: true },
+    { key: "model", value_source: "response_streaming_body", value: "model", rule: "first", apply_to_log: true },
+  ],
+};
+
 const CONFIGS: Array<[string, object]> = [
   ["key-auth", KEY_AUTH],
   ["ai-quota", { admin_consumer: "admin", redis: { service_name: "r.static", timeout: 10, database: 1 } }],
   ["ai-token-ratelimit", { rule_name: "r", rule_items: [{ limit_by_per_ip: "from-header-x-real-ip", limit_keys: [{ key: "10.0.0.0/8", token_per_minute: 5 }] }, { limit_by_per_param: "k", limit_keys: [{ key: "regexp:^(a|b)+$", token_per_hour: 9 }] }], redis: { service_name: "r.static" } }],
+  ["ai-statistics", STATISTICS],
 ];
 
 /** Config keys the plugins know, so random JSON reaches their field readers. */
@@ -269,6 +285,7 @@ const CONFIG_KEYS = [
   "redis_key_prefix", "redis", "service_name", "service_port", "password", "timeout", "database", "rule_name", "rule_items",
   "global_threshold", "limit_by_header", "limit_by_per_ip", "limit_by_per_param", "limit_keys", "key", "token_per_minute",
   "token_per_second", "rejected_code", "rejected_msg", "failure_mode_deny", "show_limit_quota_header", "inject_stream_usage",
+  "attributes", "value_source", "value", "rule", "apply_to_log", "default_value", "value_length_limit", "enable_path_suffixes", "enable_content_types",
 ];
 
 /** A random JSON value: objects keyed mostly by real config keys, any type anywhere. */
@@ -338,6 +355,7 @@ const REPLIES = [
 const AI_PLUGINS: Array<[string, object]> = [
   ["ai-quota", { admin_consumer: "admin", redis: { service_name: "r.static" } }],
   ["ai-token-ratelimit", { rule_name: "r", rule_items: [{ limit_by_per_header: "x-api-key", limit_keys: [{ key: "*", token_per_minute: 5, token_per_hour: 50 }] }], show_limit_quota_header: true, redis: { service_name: "r.static" } }],
+  ["ai-statistics", STATISTICS],
 ];
 const AI_PATHS = ["/v1/chat/completions", "/v1/chat/completions/quota?consumer=u", "/v1/chat/completions/quota/refresh", "/v1/chat/completions/quota/delta", "/v1/responses", "/x/v1/messages"];
 const AI_BODIES = [
@@ -357,10 +375,11 @@ export async function fuzzAiPlugins(seed: number, count: number): Promise<FuzzRe
   const random = new Random(seed);
   const redis = new ReplyFuzzer(random);
   const make = (i: number) => createHost({ wasm: pluginWasm(AI_PLUGINS[i][0]), config: AI_PLUGINS[i][1], redis, logLevel: 6 });
-  const hosts = [await make(0), await make(1)];
+  const hosts: Host[] = [];
+  for (let p = 0; p < AI_PLUGINS.length; p++) hosts.push(await make(p));
   const result: FuzzResult = { inputs: 0, traps: 0, firstTrap: null };
   for (let i = 0; i < count; i++) {
-    const which = i % 2;
+    const which = i % AI_PLUGINS.length;
     const path = mutate(random, random.pick(AI_PATHS), random.below(3)).replace(/[\r\n\0]/g, "");
     // Now and then a huge or ever-new model and consumer name: labels are capped, never trapped on (item 9).
     const consumer = random.below(16) === 0 ? hugeName(random) : random.pick(["admin", "u", "", "ü"]);

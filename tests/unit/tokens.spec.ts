@@ -300,3 +300,34 @@ describe("token usage saturation at USAGE_CAP (2^53 - 1, exact in a Lua number)"
     expect(usage.charge()).toBe(0);
   });
 });
+
+/** The chat id a reader (asked for it or not) finds in `body` fed `chunk` bytes at a time (0: whole). */
+function chatIdOf(body: string, asked: bool, chunk: i32 = 0): string {
+  const reader = new UsageReader();
+  reader.readsId = asked;
+  const bytes = String.UTF8.encode(body);
+  const step = chunk > 0 ? chunk : bytes.byteLength;
+  for (let at = 0; at < bytes.byteLength; at += step) reader.pushBytes(changetype<usize>(bytes) + <usize>at, <usize>min(step, bytes.byteLength - at));
+  return reader.finish().chatId;
+}
+
+describe("token usage reader chat id (ai-statistics)", () => {
+  it("reads id, response.id, responseId or message.id, in Higress's order, only when asked", () => {
+    const chat = '{"id":"chatcmpl-1","model":"m","usage":{"prompt_tokens":1,"completion_tokens":2}}';
+    expect(chatIdOf(chat, true)).toBe("chatcmpl-1");
+    expect(chatIdOf(chat, false)).toBe("");
+    expect(chatIdOf('{"response":{"id":"resp_1"},"id":"x"}', true)).toBe("x");
+    expect(chatIdOf('{"responseId":"g-1","response":{"id":"resp_1"}}', true)).toBe("resp_1");
+    expect(chatIdOf('{"message":{"id":"msg_1"},"responseId":"g-1"}', true)).toBe("g-1");
+    expect(chatIdOf('event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":3}}}\n\ndata: {"type":"message_delta","usage":{"output_tokens":4}}\n\n', true, 7)).toBe("msg_1");
+  });
+
+  it("takes a string only, the last document's that names one, and keeps the usage as before", () => {
+    expect(chatIdOf('{"id":42,"usage":{"prompt_tokens":1}}', true)).toBe("");
+    expect(chatIdOf('data: {"id":"a"}\n\ndata: {"id":"b","usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n', true, 3)).toBe("b");
+    const reader = new UsageReader();
+    reader.readsId = true;
+    reader.push(String.UTF8.encode('{"id":"c","model":"m","usage":{"prompt_tokens":5,"completion_tokens":6}}'));
+    expect(describeUsage(reader.finish())).toBe("found model=m in=5 out=6 total=11");
+  });
+});
