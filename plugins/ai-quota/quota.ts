@@ -9,7 +9,7 @@ import { StreamUsage } from "../../shared/usage/stream-usage";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { sendReply } from "../../shared/reply/local-reply";
-import { AiLog } from "../../shared/usage/ai-log";
+import { aiLog } from "../../shared/usage/ai-log";
 import { TokenUsage } from "../../shared/tokens/index";
 import { QuotaConfig } from "./config";
 import { Mode, modeOf } from "./mode";
@@ -99,7 +99,7 @@ export class QuotaStream extends HttpContext {
   /** Writes the decision not yet written, with `usage` when one was charged, to ai_log. */
   private logDecision(usage: TokenUsage | null): void {
     if (!this.live || (this.decision.length == 0 && usage === null)) return;
-    const log = new AiLog();
+    const log = aiLog();
     if (this.decision.length > 0) log.string(STATUS_KEY, this.decision);
     this.decision = "";
     if (usage !== null) {

@@ -10,7 +10,7 @@ import { TokenUsage } from "../../shared/tokens/index";
 import { consumerOf } from "../../shared/identity/consumer";
 import { refuseRequestBody } from "../../shared/usage/refusal";
 import { sendReply } from "../../shared/reply/local-reply";
-import { AiLog } from "../../shared/usage/ai-log";
+import { aiLog } from "../../shared/usage/ai-log";
 import { RateLimitConfig } from "./config";
 import { Counters, UNDECIDED, chooseCounters } from "./counters";
 import { CHECK, CHARGE, RESERVE, SETTLE } from "./scripts";
@@ -278,7 +278,7 @@ export class LimitedStream extends HttpContext {
     const seconds = retryAfter.toString();
     const headers = [new Header(RESET_HEADER, seconds), new Header(RETRY_AFTER_HEADER, seconds)];
     // As Higress: the rejection is recorded in ai_log for the access log, then answered.
-    new AiLog().string(STATUS_KEY, LIMITED_STATUS).write("ai-token-ratelimit");
+    aiLog().string(STATUS_KEY, LIMITED_STATUS).write("ai-token-ratelimit");
     sendReply(RATE_LIMITED, config.openAiErrors, headers, config.rejectedCode, config.rejectedMsg);
     this.count(RATE_LIMITED_METRIC, "none", 1);
   }
@@ -390,7 +390,7 @@ export class LimitedStream extends HttpContext {
       if (usage.outputTokens > 0) this.count(OUTPUT_TOKEN_METRIC, model, usage.outputTokens);
     }
     if (!this.live) return;
-    const log = new AiLog().int(INPUT_TOKEN_KEY, usage.inputTokens).int(OUTPUT_TOKEN_KEY, usage.outputTokens);
+    const log = aiLog().int(INPUT_TOKEN_KEY, usage.inputTokens).int(OUTPUT_TOKEN_KEY, usage.outputTokens);
     if (usage.estimated) log.bool(ESTIMATED_KEY, true);
     log.write("ai-token-ratelimit");
   }

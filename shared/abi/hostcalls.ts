@@ -192,6 +192,13 @@ export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
   return takeBlob(propertyCall(path));
 }
 
+/** A property's bytes left where the host put them (see borrowBufferBytes): the pointer, 0 when unknown or empty, size in `borrowedSize`. */
+export function borrowProperty(path: ArrayBuffer): usize {
+  const ok = took(propertyCall(path));
+  borrowedSize = ok ? load<u32>(slots + 4) : 0;
+  return ok ? load<usize>(slots) : 0;
+}
+
 /** The same, decoded as UTF-8. */
 export function getPropertyString(path: ArrayBuffer): string | null {
   return takeString(propertyCall(path));

@@ -20,6 +20,21 @@ export function getProperty(path: PropertyPath): ArrayBuffer | null {
   return host.getProperty(path.bytes);
 }
 
+/** The value read in place: the pointer (0 when unknown or empty), its size in `borrowedSize()`; hand it back with `releaseBorrowed`. */
+export function borrowProperty(path: PropertyPath): usize {
+  return host.borrowProperty(path.bytes);
+}
+
+/** The size of the bytes last borrowed. */
+export function borrowedSize(): u32 {
+  return host.borrowedSize;
+}
+
+/** Frees bytes borrowed from the host. */
+export function releaseBorrowed(ptr: usize): void {
+  host.release(ptr);
+}
+
 export function getPropertyString(path: PropertyPath): string | null {
   return host.getPropertyString(path.bytes);
 }

@@ -7,12 +7,15 @@
  * Other plugins (ai-statistics, ai-proxy) write it too, so it is read with our own parser, which
  * never traps; a value that is not such an object is left as it is, with a warning, as wasm-go does.
  *
- * Written on every chat, so the usual cases are written straight into one reused byte buffer: no
- * ai_log yet (the first writer), or one whose keys are none of ours (the second AI plugin): our
- * pairs are appended to it as they are, keys in order among themselves. Only a value that already
- * holds one of our keys, or that does not look like a compact object, is parsed and rewritten whole.
+ * Written on every chat, so the usual cases allocate nothing: the stored value is read where the
+ * host put it and copied into one reused byte buffer, our pairs (numbers as digits, strings
+ * escaped twice on the way: for JSON, then for the string that holds it) are written after it,
+ * keys in order among themselves, and the buffer is set back. That covers no ai_log yet (the
+ * first writer) and one whose keys are none of ours (the second AI plugin). Only a value that
+ * already holds one of our keys, or that does not look like a compact object, is parsed and
+ * rewritten whole.
  */
-import { PropertyPath, getProperty, setProperty, setPropertyAt, logWarn } from "../index";
+import { PropertyPath, getProperty, setProperty, setPropertyAt, borrowProperty, borrowedSize, releaseBorrowed, logWarn } from "../index";
 import { parseJson, JsonKind, JsonValue, jsonString } from "../json/index";
 
 const AI_LOG = new PropertyPath(["ai_log"]);
@@ -59,155 +62,296 @@ function current(): JsonValue | null {
 let scratch = new Uint8Array(256);
 let used: i32 = 0;
 
+/** Room for `extra` more bytes. */
+function ensure(extra: i32): void {
+  if (used + extra <= scratch.length) return;
+  const bigger = new Uint8Array(max(scratch.length * 2, used + extra));
+  bigger.set(scratch.subarray(0, used));
+  scratch = bigger;
+}
+
 function put(byte: i32): void {
-  if (used == scratch.length) {
-    const bigger = new Uint8Array(scratch.length * 2);
-    bigger.set(scratch);
-    scratch = bigger;
-  }
+  ensure(1);
   unchecked((scratch[used++] = <u8>byte));
 }
 
-const HEX = "0123456789abcdef";
+/** `size` bytes at `ptr`, as they are. */
+function putBytes(ptr: usize, size: i32): void {
+  ensure(size);
+  memory.copy(scratch.dataStart + <usize>used, ptr, <usize>size);
+  used += size;
+}
+
+// Lower-case hex digits as bytes.
+const HEX = memory.data<u8>([0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66]);
+
+/** `\uXXXX` for the UTF-16 unit `c` at `p`; returns the address after it. */
+function storeUnicodeEscape(p: usize, c: u32): usize {
+  store<u8>(p, 0x5c);
+  store<u8>(p + 1, 0x75);
+  store<u8>(p + 2, load<u8>(HEX + ((c >> 12) & 15)));
+  store<u8>(p + 3, load<u8>(HEX + ((c >> 8) & 15)));
+  store<u8>(p + 4, load<u8>(HEX + ((c >> 4) & 15)));
+  store<u8>(p + 5, load<u8>(HEX + (c & 15)));
+  return p + 6;
+}
+
+/**
+ * The UTF-16 unit `c` (a high surrogate followed by its low one at `chars + 2` as one code point:
+ * strings here are decoded UTF-8 or our own text) as UTF-8 at `p`; `units` is set to how many it took.
+ */
+let units: i32 = 1;
+function storeUtf8(p: usize, c: u32, chars: usize, left: i32): usize {
+  units = 1;
+  if (c < 0x80) {
+    store<u8>(p, <u8>c);
+    return p + 1;
+  }
+  if (c < 0x800) {
+    store<u8>(p, <u8>(0xc0 | (c >> 6)));
+    store<u8>(p + 1, <u8>(0x80 | (c & 63)));
+    return p + 2;
+  }
+  if (c >= 0xd800 && c < 0xdc00 && left > 1) {
+    const cp = 0x10000 + ((c - 0xd800) << 10) + (<u32>load<u16>(chars + 2) - 0xdc00);
+    units = 2;
+    store<u8>(p, <u8>(0xf0 | (cp >> 18)));
+    store<u8>(p + 1, <u8>(0x80 | ((cp >> 12) & 63)));
+    store<u8>(p + 2, <u8>(0x80 | ((cp >> 6) & 63)));
+    store<u8>(p + 3, <u8>(0x80 | (cp & 63)));
+    return p + 4;
+  }
+  store<u8>(p, <u8>(0xe0 | (c >> 12)));
+  store<u8>(p + 1, <u8>(0x80 | ((c >> 6) & 63)));
+  store<u8>(p + 2, <u8>(0x80 | (c & 63)));
+  return p + 3;
+}
 
 /** `json` (JSON text) as the contents of a JSON string: `"` and `\` escaped, controls as \u00XX, the rest UTF-8. */
 function putEscaped(json: string): void {
-  for (let i = 0; i < json.length; i++) {
-    const c = json.charCodeAt(i);
+  const length = json.length;
+  // At most six bytes per unit (\u00XX); a pair's four bytes are fewer than its two units' six each.
+  ensure(length * 6);
+  const chars = changetype<usize>(json);
+  let p = scratch.dataStart + <usize>used;
+  for (let i = 0; i < length; ) {
+    const c = <u32>load<u16>(chars + (<usize>i << 1));
     if (c == 0x22 || c == 0x5c) {
-      put(0x5c);
-      put(c);
+      store<u8>(p, 0x5c);
+      store<u8>(p + 1, <u8>c);
+      p += 2;
+      i++;
     } else if (c < 0x20) {
-      put(0x5c);
-      put(0x75);
-      put(0x30);
-      put(0x30);
-      put(HEX.charCodeAt(c >> 4));
-      put(HEX.charCodeAt(c & 15));
-    } else if (c < 0x80) put(c);
-    else if (c < 0x800) {
-      put(0xc0 | (c >> 6));
-      put(0x80 | (c & 63));
-    } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < json.length) {
-      // jsonString leaves pairs as they are; lone surrogates cannot occur in its output of valid text.
-      const cp = 0x10000 + ((c - 0xd800) << 10) + (json.charCodeAt(++i) - 0xdc00);
-      put(0xf0 | (cp >> 18));
-      put(0x80 | ((cp >> 12) & 63));
-      put(0x80 | ((cp >> 6) & 63));
-      put(0x80 | (cp & 63));
+      p = storeUnicodeEscape(p, c);
+      i++;
     } else {
-      put(0xe0 | (c >> 12));
-      put(0x80 | ((c >> 6) & 63));
-      put(0x80 | (c & 63));
+      p = storeUtf8(p, c, chars + (<usize>i << 1), length - i);
+      i += units;
     }
   }
+  used = <i32>(p - scratch.dataStart);
 }
 
-/** `\"<key>\":` as it appears inside the stored value: what a key of ours looks like there. */
-function keyMarker(key: string): string {
-  return '\\"' + key + '\\":';
-}
-
-/** True when `key` needs no JSON escaping: printable ASCII without `"`, `\`, `<`, `>`, `&` (which jsonString escapes). */
-function plainKey(key: string): bool {
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c < 0x20 || c >= 0x7f || c == 0x22 || c == 0x5c || c == 0x3c || c == 0x3e || c == 0x26) return false;
+/**
+ * `text` as a JSON string (jsonString: Go's escapes, `<`, `>`, `&`, U+2028/9 as \u) written as the
+ * contents of a JSON string, in one pass: the same bytes as putEscaped(jsonString(text)).
+ */
+function putEscapedString(text: string): void {
+  const length = text.length;
+  // At most seven bytes per unit (\\u003c), and the two escaped quotes.
+  ensure(length * 7 + 4);
+  const chars = changetype<usize>(text);
+  let p = scratch.dataStart + <usize>used;
+  // The opening quote, escaped: \"
+  store<u16>(p, 0x225c);
+  p += 2;
+  for (let i = 0; i < length; ) {
+    const c = <u32>load<u16>(chars + (<usize>i << 1));
+    if (c >= 0x20 && c < 0x7f && c != 0x22 && c != 0x5c && c != 0x3c && c != 0x3e && c != 0x26) {
+      store<u8>(p++, <u8>c);
+      i++;
+    } else if (c == 0x22 || c == 0x5c) {
+      // \" or \\ in JSON, each of its two characters escaped again.
+      store<u16>(p, 0x5c5c);
+      store<u8>(p + 2, 0x5c);
+      store<u8>(p + 3, <u8>c);
+      p += 4;
+      i++;
+    } else if (c == 0x0a || c == 0x0d || c == 0x09) {
+      store<u16>(p, 0x5c5c);
+      store<u8>(p + 2, c == 0x0a ? 0x6e : c == 0x0d ? 0x72 : 0x74);
+      p += 3;
+      i++;
+    } else if (c < 0x20 || c == 0x3c || c == 0x3e || c == 0x26 || c == 0x2028 || c == 0x2029) {
+      // \uXXXX in JSON: its backslash escaped again.
+      store<u8>(p, 0x5c);
+      p = storeUnicodeEscape(p + 1, c);
+      i++;
+    } else {
+      p = storeUtf8(p, c, chars + (<usize>i << 1), length - i);
+      i += units;
+    }
   }
-  return true;
+  store<u16>(p, 0x225c);
+  used = <i32>(p + 2 - scratch.dataStart);
 }
+
+/** Decimal digits of `value`. */
+function putInt(value: i64): void {
+  let rest = <u64>value;
+  if (value < 0) {
+    put(0x2d);
+    rest = 0 - rest;
+  }
+  let digits = 1;
+  for (let v = rest; v >= 10; v /= 10) digits++;
+  ensure(digits);
+  let p = used + digits;
+  used = p;
+  do {
+    unchecked((scratch[--p] = <u8>(0x30 + <i32>(rest % 10))));
+    rest /= 10;
+  } while (rest != 0);
+}
+
+/** True when `size` bytes at `ptr` occur in scratch[from, to). */
+function scratchHolds(from: i32, to: i32, ptr: usize, size: i32): bool {
+  const base = scratch.dataStart;
+  const first = load<u8>(ptr);
+  for (let i = from; i + size <= to; i++) {
+    if (load<u8>(base + <usize>i) != first) continue;
+    if (memory.compare(base + <usize>i, ptr, <usize>size) == 0) return true;
+  }
+  return false;
+}
+
+const KIND_STRING: u8 = 0;
+const KIND_INT: u8 = 1;
+const KIND_BOOL: u8 = 2;
+const KIND_JSON: u8 = 3;
 
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
+  // Kept in key order; a value is a string (string, JSON) or an integer (int, bool), by kind.
   private keys: Array<string> = [];
-  private values: Array<string> = [];
+  private kinds: Array<u8> = [];
+  private texts: Array<string> = [];
+  private ints: Array<i64> = [];
 
-  string(key: string, value: string): AiLog {
-    return this.raw(key, jsonString(value));
-  }
-  int(key: string, value: i64): AiLog {
-    return this.raw(key, value.toString());
-  }
-  bool(key: string, value: bool): AiLog {
-    return this.raw(key, value ? "true" : "false");
-  }
-  /** `json` is the value's JSON text, compact (a number, literal, object or array as a body had it). */
-  json(key: string, json: string): AiLog {
-    return this.raw(key, json);
-  }
-
-  private raw(key: string, json: string): AiLog {
-    const at = this.keys.indexOf(key);
-    if (at >= 0) this.values[at] = json;
-    else {
-      this.keys.push(key);
-      this.values.push(json);
-    }
+  /** Empty again, keeping its arrays (ai_log's writers reuse one per module: see `aiLog`). */
+  clear(): AiLog {
+    this.keys.length = 0;
+    this.kinds.length = 0;
+    this.texts.length = 0;
+    this.ints.length = 0;
     return this;
   }
 
-  /** Our pairs, keys in order, written after `separator` (0: none). */
-  private putPairs(separator: i32): void {
+  string(key: string, value: string): AiLog {
+    return this.set(key, KIND_STRING, value, 0);
+  }
+  int(key: string, value: i64): AiLog {
+    return this.set(key, KIND_INT, "", value);
+  }
+  bool(key: string, value: bool): AiLog {
+    return this.set(key, KIND_BOOL, "", value ? 1 : 0);
+  }
+  /** `json` is the value's JSON text, compact (a number, literal, object or array as a body had it). */
+  json(key: string, json: string): AiLog {
+    return this.set(key, KIND_JSON, json, 0);
+  }
+
+  /** Sets `key`, kept in order (a handful of keys: an insertion, no sort call). */
+  private set(key: string, kind: u8, text: string, int: i64): AiLog {
     const keys = this.keys;
-    const values = this.values;
-    // Insertion sort: a handful of keys, and no closure for Array.sort to call.
-    for (let i = 1; i < keys.length; i++) {
-      const key = unchecked(keys[i]);
-      const value = unchecked(values[i]);
-      let j = i - 1;
-      while (j >= 0 && unchecked(keys[j]) > key) {
-        unchecked((keys[j + 1] = keys[j]));
-        unchecked((values[j + 1] = values[j]));
-        j--;
-      }
-      unchecked((keys[j + 1] = key));
-      unchecked((values[j + 1] = value));
+    let at = 0;
+    while (at < keys.length && unchecked(keys[at]) < key) at++;
+    if (at < keys.length && unchecked(keys[at]) == key) {
+      unchecked((this.kinds[at] = kind));
+      unchecked((this.texts[at] = text));
+      unchecked((this.ints[at] = int));
+      return this;
     }
+    const kinds = this.kinds;
+    const texts = this.texts;
+    const ints = this.ints;
+    keys.push(key);
+    kinds.push(kind);
+    texts.push(text);
+    ints.push(int);
+    for (let i = keys.length - 1; i > at; i--) {
+      unchecked((keys[i] = keys[i - 1]));
+      unchecked((kinds[i] = kinds[i - 1]));
+      unchecked((texts[i] = texts[i - 1]));
+      unchecked((ints[i] = ints[i - 1]));
+    }
+    unchecked((keys[at] = key));
+    unchecked((kinds[at] = kind));
+    unchecked((texts[at] = text));
+    unchecked((ints[at] = int));
+    return this;
+  }
+
+  /** The value at `i` as JSON text (the general case only). */
+  private jsonAt(i: i32): string {
+    const kind = unchecked(this.kinds[i]);
+    if (kind == KIND_STRING) return jsonString(unchecked(this.texts[i]));
+    if (kind == KIND_INT) return unchecked(this.ints[i]).toString();
+    if (kind == KIND_BOOL) return unchecked(this.ints[i]) != 0 ? "true" : "false";
+    return unchecked(this.texts[i]);
+  }
+
+  /**
+   * Our pairs after `separator` (0: none), keys in order; false when one of our keys, as written
+   * here, occurs in scratch[0, storedEnd) (a stored value that holds it already).
+   */
+  private putPairs(separator: i32, storedEnd: i32): bool {
+    const keys = this.keys;
     for (let i = 0; i < keys.length; i++) {
       if (i > 0 || separator != 0) put(0x2c);
-      const key = unchecked(keys[i]);
-      if (plainKey(key)) {
-        // This project's names ([a-z_]): escaped as the value, they need no JSON escaping first.
-        put(0x5c);
-        put(0x22);
-        putEscaped(key);
-        put(0x5c);
-        put(0x22);
-      } else {
-        // A key a user configured (ai-statistics' attributes): a JSON string first.
-        putEscaped(jsonString(key));
-      }
+      const keyStart = used;
+      putEscapedString(unchecked(keys[i]));
       put(0x3a);
-      putEscaped(unchecked(values[i]));
+      // `\"key\":` in the stored value: that key is there already.
+      if (storedEnd > 0 && scratchHolds(0, storedEnd, scratch.dataStart + <usize>keyStart, used - keyStart)) return false;
+      const kind = unchecked(this.kinds[i]);
+      if (kind == KIND_STRING) putEscapedString(unchecked(this.texts[i]));
+      else if (kind == KIND_INT) putInt(unchecked(this.ints[i]));
+      else if (kind == KIND_BOOL) putEscaped(unchecked(this.ints[i]) != 0 ? "true" : "false");
+      else putEscaped(unchecked(this.texts[i]));
     }
+    return true;
+  }
+
+  /**
+   * The value to store, in scratch[0, returned length): the stored one (`size` bytes at `ptr`,
+   * 0 for none) with our pairs merged in; -1 when only the general case can merge them.
+   */
+  encode(ptr: usize, size: i32): i32 {
+    used = 0;
+    if (size == 0) {
+      put(0x7b);
+      this.putPairs(0, 0);
+      put(0x7d);
+      return used;
+    }
+    // A compact object (Go's encoding/json writes one): its bytes without the closing brace (one
+    // ASCII byte), then ours; `{}` takes no comma.
+    if (size < 2 || load<u8>(ptr) != 0x7b || load<u8>(ptr + <usize>size - 1) != 0x7d) return -1;
+    putBytes(ptr, size - 1);
+    if (!this.putPairs(size > 2 ? 1 : 0, size - 1)) return -1;
+    put(0x7d);
+    return used;
   }
 
   /** Merges the attributes set so far into the filter state; `plugin` names the warning. */
   write(plugin: string): void {
     if (this.keys.length == 0) return;
-    const bytes = getProperty(AI_LOG);
-    used = 0;
-    if (bytes === null || bytes.byteLength == 0) {
-      put(0x7b);
-      this.putPairs(0);
-      put(0x7d);
-    } else {
-      const stored = String.UTF8.decode(bytes);
-      if (!this.appendable(stored)) return this.rewrite(plugin);
-      // The stored bytes without the closing brace (one ASCII byte), then ours: `{}` takes no comma.
-      const head = changetype<usize>(bytes);
-      for (let i = 0; i < bytes.byteLength - 1; i++) put(load<u8>(head + i));
-      this.putPairs(bytes.byteLength > 2 ? 1 : 0);
-      put(0x7d);
-    }
-    setPropertyAt(AI_LOG, scratch.dataStart, used);
-  }
-
-  /** A compact object (Go's encoding/json writes one) that holds none of our keys. */
-  private appendable(stored: string): bool {
-    if (stored.length < 2 || stored.charCodeAt(0) != 0x7b || stored.charCodeAt(stored.length - 1) != 0x7d) return false;
-    for (let i = 0; i < this.keys.length; i++) if (stored.indexOf(keyMarker(unchecked(this.keys[i]))) >= 0) return false;
-    return true;
+    const stored = borrowProperty(AI_LOG);
+    const size = this.encode(stored, stored == 0 ? 0 : <i32>borrowedSize());
+    releaseBorrowed(stored);
+    if (size < 0) return this.rewrite(plugin);
+    setPropertyAt(AI_LOG, scratch.dataStart, size);
   }
 
   /** The general case: the stored object parsed, our keys replacing its, all written back sorted. */
@@ -228,10 +372,23 @@ export class AiLog {
       const key = unchecked(keys[i]);
       const ours = this.keys.indexOf(key);
       // A repeated key is read as Go reads it: the last one wins.
-      const value = ours >= 0 ? unchecked(this.values[ours]) : written(before.get(key)!);
+      const value = ours >= 0 ? this.jsonAt(ours) : written(before.get(key)!);
       object += (i > 0 ? "," : "") + jsonString(key) + ":" + value;
     }
     const quoted = jsonString(object + "}");
     setProperty(AI_LOG, String.UTF8.encode(quoted.substring(1, quoted.length - 1)));
   }
+}
+
+/** The bytes `encode` wrote last, as text (tests). */
+export function encodedText(): string {
+  return String.UTF8.decodeUnsafe(scratch.dataStart, <usize>used);
+}
+
+// One stream writes at a time, and a write is done when `write` returns: one log per module serves them all.
+const shared = new AiLog();
+
+/** The module's AiLog, emptied: set a stream's attributes on it and `write`, within one callback. */
+export function aiLog(): AiLog {
+  return shared.clear();
 }

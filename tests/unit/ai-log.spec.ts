@@ -1,0 +1,86 @@
+/// <reference path="./as-pect.d.ts" />
+// Unit tests of ai_log's encoding (shared/usage/ai-log.ts): the bytes written into the filter
+// state, read back the way the access log's reader does (a JSON string holding a JSON object).
+import { AiLog, aiLog, encodedText } from "../../shared/usage/ai-log";
+import { parseJson, JsonKind, JsonValue, jsonString } from "../../shared/json/index";
+
+/** The stored value (the contents of a JSON string) read back as the object it holds. */
+function readBack(stored: string): JsonValue {
+  const outer = parseJson('"' + stored + '"');
+  expect(outer.error).toBe("");
+  expect(outer.value!.kind).toBe(JsonKind.String);
+  const inner = parseJson(outer.value!.text);
+  expect(inner.error).toBe("");
+  expect(inner.value!.kind).toBe(JsonKind.Object);
+  return inner.value!;
+}
+
+/** What a stored value of `json` is: `json` as a JSON string, without its quotes. */
+function storedForm(json: string): string {
+  const quoted = jsonString(json);
+  return quoted.substring(1, quoted.length - 1);
+}
+
+function encodeAlone(log: AiLog): string {
+  expect(log.encode(0, 0)).toBeGreaterThan(0);
+  return encodedText();
+}
+
+function encodeAfter(log: AiLog, stored: string): i32 {
+  const bytes = String.UTF8.encode(stored);
+  return log.encode(changetype<usize>(bytes), bytes.byteLength);
+}
+
+const AWKWARD: Array<string> = [
+  'say "hi"', "back\\slash", "line\nfeed\r\ttab", "bell\u0001\u001f", "<b>&amp;</b>", "sep\u2028\u2029",
+  "é and ü", "中文", "emoji 😀 pair", "", "x".repeat(700),
+];
+
+describe("AiLog.encode", () => {
+  it("writes each awkward string so that reading the stored value back gives it unchanged, the same bytes as Go's escaping twice", () => {
+    for (let i = 0; i < AWKWARD.length; i++) {
+      const value = AWKWARD[i];
+      const stored = encodeAlone(aiLog().string("k", value));
+      expect(readBack(stored).get("k")!.text).toBe(value);
+      expect(stored).toBe(storedForm("{" + jsonString("k") + ":" + jsonString(value) + "}"));
+    }
+  });
+
+  it("writes integers at the edges of i64, booleans and JSON as they are, keys sorted", () => {
+    const stored = encodeAlone(aiLog().int("z", i64.MIN_VALUE).int("m", i64.MAX_VALUE).bool("b", true).int("a", 0).json("j", '{"x":[1,"<"]}').bool("c", false));
+    // JSON given as JSON is kept as it is, `<` included; only its quotes are escaped for the string that holds it.
+    expect(stored).toBe('{\\"a\\":0,\\"b\\":true,\\"c\\":false,\\"j\\":{\\"x\\":[1,\\"<\\"]},\\"m\\":9223372036854775807,\\"z\\":-9223372036854775808}');
+    const back = readBack(stored);
+    expect(back.keys.join(",")).toBe("a,b,c,j,m,z");
+    expect(back.get("j")!.get("x")!.items[1].text).toBe("<");
+  });
+
+  it("keeps one value per key, the last set", () => {
+    expect(encodeAlone(aiLog().string("k", "first").int("k", 2))).toBe(storedForm('{"k":2}'));
+  });
+
+  it("escapes a key that needs it as it escapes values", () => {
+    const key = 'a "quoted" <key>';
+    expect(readBack(encodeAlone(aiLog().string(key, "v"))).get(key)!.text).toBe("v");
+  });
+
+  it("appends to a compact object holding none of its keys, with a comma unless it is empty", () => {
+    const first = storedForm('{"other":"x","n":1}');
+    expect(encodeAfter(aiLog().int("quota", 5), first)).toBeGreaterThan(0);
+    expect(encodedText()).toBe(storedForm('{"other":"x","n":1,"quota":5}'));
+    expect(encodeAfter(aiLog().int("quota", 5), "{}")).toBeGreaterThan(0);
+    expect(encodedText()).toBe(storedForm('{"quota":5}'));
+  });
+
+  it("leaves to the general case a stored value that holds one of its keys, or is no compact object", () => {
+    expect(encodeAfter(aiLog().int("a", 1).int("quota", 5), storedForm('{"quota":3}'))).toBe(-1);
+    expect(encodeAfter(aiLog().int("quota", 5), "not json")).toBe(-1);
+    expect(encodeAfter(aiLog().int("quota", 5), "{")).toBe(-1);
+  });
+
+  it("grows past its buffer and writes the same after", () => {
+    const long = "é".repeat(5000);
+    expect(readBack(encodeAlone(aiLog().string("k", long))).get("k")!.text).toBe(long);
+    expect(encodeAlone(aiLog().int("k", 1))).toBe(storedForm('{"k":1}'));
+  });
+});
