@@ -28,9 +28,18 @@ export class QuotaConfig {
   usage: UsageOptions = new UsageOptions();
   redis: RedisConfig = new RedisConfig();
 
+  // The key built last: a consumer's chats come in runs, each asking twice (the check, the charge).
+  // Held here, the consumer string cannot be freed, so its address names it while it is kept.
+  private lastConsumer: string = "";
+  private lastKey: string = "";
+
   /** `<redis_key_prefix><consumer>`, e.g. `chat_quota:aliyun-user1`. */
   keyOf(consumer: string): string {
-    return this.keyPrefix + consumer;
+    if (changetype<usize>(consumer) != changetype<usize>(this.lastConsumer) || this.lastKey.length == 0) {
+      this.lastKey = this.keyPrefix + consumer;
+      this.lastConsumer = consumer;
+    }
+    return this.lastKey;
   }
 }
 

@@ -11,6 +11,7 @@ import { Regex, compileRegex } from "../../shared/regex/index";
 import { Cidr, parseCidr } from "../../shared/net/index";
 import { lowerAscii } from "../../shared/text/index";
 import { RATE_LIMITED } from "./errors";
+import { Counters } from "./counters";
 import { KEY_PREFIX, WINDOW_NAMES, WINDOW_SECONDS, LIMIT_TYPES } from "./keys";
 
 export const PLUGIN_NAME = "ai-token-ratelimit";
@@ -54,6 +55,8 @@ export class LimitKey {
   regex: Regex | null = null;
   cidr: Cidr | null = null;
   limits: Array<Limit> = [];
+  /** The counters chosen last for this key (chooseCounters): requests of one caller come in runs. */
+  lastCounters: Counters | null = null;
 }
 
 /** One `rule_items` entry. */
@@ -72,6 +75,8 @@ export class RateLimitConfig {
   ruleName: string = "";
   /** Set in global mode; rule items otherwise. */
   global: Array<Limit> | null = null;
+  /** The counters of global mode, made on first use. */
+  globalCounters: Counters | null = null;
   items: Array<RuleItem> = [];
   rejectedCode: u32 = <u32>DEFAULT_REJECTED_CODE;
   rejectedMsg: string = DEFAULT_REJECTED_MSG;

@@ -93,9 +93,21 @@ function matches(item: RuleItem, key: LimitKey, value: string): Found {
  * when a value is too long to be matched within MATCH_STEPS_PER_REQUEST: keys are tried in order,
  * so an undecided key leaves unknown which limit applies. Only in onRequestHeaders.
  */
+/** The counters of `key` for `value`: the last ones when the value is the same string (a header value seen lately is; shared/text/utf8.ts). */
+function countersFor(key: LimitKey, value: string): Counters {
+  const last = key.lastCounters;
+  if (last !== null && changetype<usize>(last.value) == changetype<usize>(value)) return last;
+  const counters = new Counters(key.limits, value);
+  key.lastCounters = counters;
+  return counters;
+}
+
 export function chooseCounters(config: RateLimitConfig): Counters | null {
   const global = config.global;
-  if (global !== null) return new Counters(global, "");
+  if (global !== null) {
+    if (config.globalCounters === null) config.globalCounters = new Counters(global, "");
+    return config.globalCounters;
+  }
   budget.remaining = MATCH_STEPS_PER_REQUEST;
   for (let i = 0; i < config.items.length; i++) {
     const item = config.items[i];
@@ -104,7 +116,7 @@ export function chooseCounters(config: RateLimitConfig): Counters | null {
     for (let k = 0; k < item.keys.length; k++) {
       const key = item.keys[k];
       const found = matches(item, key, value);
-      if (found == Found.Yes) return new Counters(key.limits, value);
+      if (found == Found.Yes) return countersFor(key, value);
       if (found == Found.Undecided) return UNDECIDED;
     }
   }

@@ -214,15 +214,45 @@ function putInt(value: i64): void {
   } while (rest != 0);
 }
 
-/** True when `size` bytes at `ptr` occur in scratch[from, to). */
-function scratchHolds(from: i32, to: i32, ptr: usize, size: i32): bool {
+/**
+ * True when the key written as `size` bytes at `ptr` (`\"key\":`) is a member of the compact
+ * object in scratch[0, to): members start after `{` or `,`, so only there is it compared.
+ */
+function storedHasKey(to: i32, ptr: usize, size: i32): bool {
   const base = scratch.dataStart;
-  const first = load<u8>(ptr);
-  for (let i = from; i + size <= to; i++) {
-    if (load<u8>(base + <usize>i) != first) continue;
+  for (let i = 1; i + size <= to; i++) {
+    const before = load<u8>(base + <usize>i - 1);
+    if (before != 0x7b && before != 0x2c) continue;
     if (memory.compare(base + <usize>i, ptr, <usize>size) == 0) return true;
   }
   return false;
+}
+
+// Keys are the plugins' constants and a few configured names: each is escaped once, and its
+// bytes (`\"key\":`) are copied after that. Listed keys are held here, so none of their
+// addresses can be reused by another string while it is listed.
+const KEY_CACHE = 32;
+const cachedKeys = new StaticArray<string | null>(KEY_CACHE);
+const cachedKeyBytes = new StaticArray<ArrayBuffer | null>(KEY_CACHE);
+let nextCachedKey = 0;
+
+/** `\"key\":` at the end of scratch. */
+function putKey(key: string): void {
+  for (let i = 0; i < KEY_CACHE; i++) {
+    if (changetype<usize>(unchecked(cachedKeys[i])) == changetype<usize>(key)) {
+      const bytes = changetype<ArrayBuffer>(unchecked(cachedKeyBytes[i]));
+      putBytes(changetype<usize>(bytes), bytes.byteLength);
+      return;
+    }
+  }
+  const start = used;
+  putEscapedString(key);
+  put(0x3a);
+  const bytes = new ArrayBuffer(used - start);
+  memory.copy(changetype<usize>(bytes), scratch.dataStart + <usize>start, <usize>(used - start));
+  unchecked((cachedKeys[nextCachedKey] = key));
+  unchecked((cachedKeyBytes[nextCachedKey] = bytes));
+  nextCachedKey = (nextCachedKey + 1) % KEY_CACHE;
 }
 
 const KIND_STRING: u8 = 0;
@@ -310,10 +340,9 @@ export class AiLog {
     for (let i = 0; i < keys.length; i++) {
       if (i > 0 || separator != 0) put(0x2c);
       const keyStart = used;
-      putEscapedString(unchecked(keys[i]));
-      put(0x3a);
+      putKey(unchecked(keys[i]));
       // `\"key\":` in the stored value: that key is there already.
-      if (storedEnd > 0 && scratchHolds(0, storedEnd, scratch.dataStart + <usize>keyStart, used - keyStart)) return false;
+      if (storedEnd > 0 && storedHasKey(storedEnd, scratch.dataStart + <usize>keyStart, used - keyStart)) return false;
       const kind = unchecked(this.kinds[i]);
       if (kind == KIND_STRING) putEscapedString(unchecked(this.texts[i]));
       else if (kind == KIND_INT) putInt(unchecked(this.ints[i]));

@@ -63,8 +63,20 @@ class RequestBodyRead extends BodyReader {
   choices: i64 = 1;
   limitUndecidable: bool = false;
   rewritten: ArrayBuffer | null = null;
-  constructor(private readonly inject: bool, private readonly observer: BodyReader | null) {
-    super();
+  private inject: bool = false;
+  private observer: BodyReader | null = null;
+  /** Ready for the next body: nothing read yet (a body the host cannot give stays so). */
+  prepare(inject: bool, observer: BodyReader | null): RequestBodyRead {
+    this.model = "";
+    this.refusal = REFUSE_NONE;
+    this.stream = false;
+    this.maxOutputTokens = -1;
+    this.choices = 1;
+    this.limitUndecidable = false;
+    this.rewritten = null;
+    this.inject = inject;
+    this.observer = observer;
+    return this;
   }
   read(ptr: usize, size: usize): void {
     // The body as the client sent it, before include_usage is added.
@@ -80,6 +92,9 @@ class RequestBodyRead extends BodyReader {
     if (this.inject) this.rewritten = injectStreamUsageAt(ptr, <i32>size, info);
   }
 }
+
+// One body is read at a time, and what is read is taken out before the next.
+const bodyRead = new RequestBodyRead();
 
 /** The start of a request body still arriving: START_* (one body is read at a time). */
 class RequestStartRead extends BodyReader {
@@ -218,7 +233,7 @@ export class StreamUsage extends BodyReader {
   /** A request ended by trailers is framed without content-length unless it came with one. */
   private readWholeBody(bodySize: u32, endedByTrailers: bool): void {
     this.holdingHeaders = false;
-    const body = new RequestBodyRead(this.options.inject, this.requestObserver);
+    const body = bodyRead.prepare(this.options.inject, this.requestObserver);
     readRequestBody(bodySize, body);
     this.requestModel = body.model;
     this.maxOutputTokens = body.maxOutputTokens;
