@@ -26,7 +26,7 @@ class ClusterClient {
   /** FIFO of reply handlers; null entries are AUTH/SELECT replies to discard. */
   private pending: Array<ReplyHandler | null> = [];
   private outbox: Buffer[] = [];
-  private inbox = Buffer.alloc(0);
+  private inbox: Buffer = Buffer.alloc(0);
   private flushTimer: NodeJS.Timeout | null = null;
   private opTimer: NodeJS.Timeout | null = null;
   private connectTimer: NodeJS.Timeout | null = null;

@@ -117,7 +117,7 @@ export class WasmVm {
   static async load(bytes: Uint8Array, opts: VmOptions): Promise<WasmVm> {
     const checked = checkModule(bytes, opts.mode);
     const vm = new WasmVm(opts, checked.abi, checked.allocator);
-    const module = await WebAssembly.compile(bytes);
+    const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     vm.instance = await WebAssembly.instantiate(module, vm.importObject(opts.mode));
     vm.exportsTable = vm.instance.exports as unknown as Record<string, Function>;
     vm.start();
