@@ -214,16 +214,44 @@ function putInt(value: i64): void {
   } while (rest != 0);
 }
 
+// Where the stored object's members may start (after `{` or `,`; a `,` inside a value only adds a
+// position where no key matches), found once per write: each of our keys is compared there only.
+const MAX_MEMBER_STARTS = 256;
+const memberStarts = new StaticArray<i32>(MAX_MEMBER_STARTS);
+let memberCount = 0;
+
+/** Finds the member starts of the compact object in scratch[0, to); -1 entries past the cap mean "scan all". */
+function findMemberStarts(to: i32): void {
+  const base = scratch.dataStart;
+  memberCount = 0;
+  for (let i = 1; i < to; i++) {
+    const before = load<u8>(base + <usize>i - 1);
+    if (before != 0x7b && before != 0x2c) continue;
+    if (memberCount == MAX_MEMBER_STARTS) {
+      memberCount = -1;
+      return;
+    }
+    unchecked((memberStarts[memberCount++] = i));
+  }
+}
+
 /**
  * True when the key written as `size` bytes at `ptr` (`\"key\":`) is a member of the compact
- * object in scratch[0, to): members start after `{` or `,`, so only there is it compared.
+ * object in scratch[0, to), whose member starts findMemberStarts found.
  */
 function storedHasKey(to: i32, ptr: usize, size: i32): bool {
   const base = scratch.dataStart;
-  for (let i = 1; i + size <= to; i++) {
-    const before = load<u8>(base + <usize>i - 1);
-    if (before != 0x7b && before != 0x2c) continue;
-    if (memory.compare(base + <usize>i, ptr, <usize>size) == 0) return true;
+  if (memberCount < 0) {
+    // More commas than the list holds: every position after `{` or `,` is compared.
+    for (let i = 1; i + size <= to; i++) {
+      const before = load<u8>(base + <usize>i - 1);
+      if ((before == 0x7b || before == 0x2c) && memory.compare(base + <usize>i, ptr, <usize>size) == 0) return true;
+    }
+    return false;
+  }
+  for (let k = 0; k < memberCount; k++) {
+    const at = unchecked(memberStarts[k]);
+    if (at + size <= to && memory.compare(base + <usize>at, ptr, <usize>size) == 0) return true;
   }
   return false;
 }
@@ -255,6 +283,13 @@ function putKey(key: string): void {
   nextCachedKey = (nextCachedKey + 1) % KEY_CACHE;
 }
 
+/** An empty array with room for 16 items. */
+function reserved<T>(): Array<T> {
+  const array = new Array<T>(16);
+  array.length = 0;
+  return array;
+}
+
 const KIND_STRING: u8 = 0;
 const KIND_INT: u8 = 1;
 const KIND_BOOL: u8 = 2;
@@ -263,10 +298,11 @@ const KIND_JSON: u8 = 3;
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
   // Kept in key order; a value is a string (string, JSON) or an integer (int, bool), by kind.
-  private keys: Array<string> = [];
-  private kinds: Array<u8> = [];
-  private texts: Array<string> = [];
-  private ints: Array<i64> = [];
+  // Room for a plugin's attributes from the start: growing four arrays key by key cost more than the write.
+  private keys: Array<string> = reserved<string>();
+  private kinds: Array<u8> = reserved<u8>();
+  private texts: Array<string> = reserved<string>();
+  private ints: Array<i64> = reserved<i64>();
 
   /** Empty again, keeping its arrays (ai_log's writers reuse one per module: see `aiLog`). */
   clear(): AiLog {
@@ -368,6 +404,7 @@ export class AiLog {
     // ASCII byte), then ours; `{}` takes no comma.
     if (size < 2 || load<u8>(ptr) != 0x7b || load<u8>(ptr + <usize>size - 1) != 0x7d) return -1;
     putBytes(ptr, size - 1);
+    findMemberStarts(size - 1);
     if (!this.putPairs(size > 2 ? 1 : 0, size - 1)) return -1;
     put(0x7d);
     return used;

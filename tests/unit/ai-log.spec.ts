@@ -78,6 +78,19 @@ describe("AiLog.encode", () => {
     expect(encodeAfter(aiLog().int("quota", 5), "{")).toBe(-1);
   });
 
+  it("finds its key among many stored members, and in a stored value with more commas than members", () => {
+    let members = "";
+    for (let i = 0; i < 300; i++) members += jsonString("k" + i.toString()) + ":" + i.toString() + ",";
+    // 300 members before ours: past the list of member starts, every position is still compared.
+    expect(encodeAfter(aiLog().int("quota", 5), storedForm("{" + members + '"quota":1}'))).toBe(-1);
+    expect(encodeAfter(aiLog().int("quota", 5), storedForm("{" + members + '"other":1}'))).toBeGreaterThan(0);
+    expect(readBack(encodedText()).get("quota")!.num).toBe(5.0);
+    // Commas inside a string value start no member: the key written there is not one.
+    const commas = storedForm('{"note":"a,\\"quota\\":1,b"}');
+    expect(encodeAfter(aiLog().int("quota", 5), commas)).toBeGreaterThan(0);
+    expect(readBack(encodedText()).get("quota")!.num).toBe(5.0);
+  });
+
   it("grows past its buffer and writes the same after", () => {
     const long = "é".repeat(5000);
     expect(readBack(encodeAlone(aiLog().string("k", long))).get("k")!.text).toBe(long);
