@@ -3,6 +3,7 @@
 // state, read back the way the access log's reader does (a JSON string holding a JSON object).
 import { AiLog, aiLog, encodedText } from "../../shared/usage/ai-log";
 import { parseJson, JsonKind, JsonValue, jsonString } from "../../shared/json/index";
+import { RandomText } from "./support/random";
 
 /** The stored value (the contents of a JSON string) read back as the object it holds. */
 function readBack(stored: string): JsonValue {
@@ -89,6 +90,36 @@ describe("AiLog.encode", () => {
     const commas = storedForm('{"note":"a,\\"quota\\":1,b"}');
     expect(encodeAfter(aiLog().int("quota", 5), commas)).toBeGreaterThan(0);
     expect(readBack(encodedText()).get("quota")!.num).toBe(5.0);
+  });
+
+  it("merges into 500 random stored objects: refuses exactly those that hold one of its keys, and otherwise keeps every stored member and adds its own", () => {
+    const random = new RandomText(20261204);
+    // Keys and values with quotes, backslashes, commas, colons, braces, controls and non-ASCII.
+    const alphabet = 'aqu_ot,:{}"\\\n<é😀';
+    for (let round = 0; round < 500; round++) {
+      const keys = new Array<string>();
+      let object = "{";
+      const members = <i32>(random.next() % 6);
+      for (let m = 0; m < members; m++) {
+        // Now and then one of ours, as another plugin could have written it.
+        const key = random.next() % 5 == 0 ? "quota" : random.string(alphabet, 8);
+        if (keys.includes(key)) continue;
+        keys.push(key);
+        object += (keys.length > 1 ? "," : "") + jsonString(key) + ":" + jsonString(random.string(alphabet, 12));
+      }
+      const stored = storedForm(object + "}");
+      const size = encodeAfter(aiLog().int("quota", round).string("zz", "v"), stored);
+      if (keys.includes("quota") || keys.includes("zz")) {
+        expect(size).toBe(-1);
+        continue;
+      }
+      expect(size).toBeGreaterThan(0);
+      const back = readBack(encodedText());
+      expect(back.keys.length).toBe(keys.length + 2);
+      for (let k = 0; k < keys.length; k++) expect(back.get(keys[k])).not.toBeNull();
+      expect(back.get("quota")!.num).toBe(<f64>round);
+      expect(back.get("zz")!.text).toBe("v");
+    }
   });
 
   it("grows past its buffer and writes the same after", () => {
