@@ -5,6 +5,7 @@
 import * as imports from "./imports";
 import { Status, LogLevel, MapType, BufferType, StreamType, MetricType } from "./enums";
 import { adopt, adoptString, release } from "./memory";
+import { RecentByIdentity } from "../text/by-identity";
 
 export { release };
 
@@ -34,20 +35,15 @@ function resetSlots(): void {
 
 // Header names come from code and configuration, never from requests: encode each once. The
 // same few names (literals, config strings) come back on every request as the same objects, so a
-// short list compared by identity answers before the map has to hash anything; it holds the
-// names it lists, so no listed address can be reused by another string.
+// short list compared by identity answers before the map has to hash anything.
 const encodedNames = new Map<string, ArrayBuffer>();
 const MAX_ENCODED_NAMES = 256;
-const RECENT_NAMES = 8;
-const recentNames = new StaticArray<string | null>(RECENT_NAMES);
-const recentBytes = new StaticArray<ArrayBuffer | null>(RECENT_NAMES);
-let nextRecent = 0;
+const recentNames = new RecentByIdentity<ArrayBuffer>(8);
 
 /** The UTF-8 bytes of a header name, cached. */
 export function encodeName(name: string): ArrayBuffer {
-  for (let i = 0; i < RECENT_NAMES; i++) {
-    if (changetype<usize>(unchecked(recentNames[i])) == changetype<usize>(name)) return changetype<ArrayBuffer>(unchecked(recentBytes[i]));
-  }
+  const recent = recentNames.find(name);
+  if (recent !== null) return recent;
   let bytes: ArrayBuffer;
   if (encodedNames.has(name)) bytes = encodedNames.get(name);
   else {
@@ -55,9 +51,7 @@ export function encodeName(name: string): ArrayBuffer {
     if (encodedNames.size >= MAX_ENCODED_NAMES) return bytes;
     encodedNames.set(name, bytes);
   }
-  unchecked((recentNames[nextRecent] = name));
-  unchecked((recentBytes[nextRecent] = bytes));
-  nextRecent = (nextRecent + 1) % RECENT_NAMES;
+  recentNames.add(name, bytes);
   return bytes;
 }
 

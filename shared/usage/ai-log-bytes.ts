@@ -4,6 +4,7 @@
  * contents of a JSON string (every `"` and `\\` of it escaped again), numbers as digits, keys
  * escaped once and copied after that, and where the members of a stored object start.
  */
+import { RecentByIdentity } from "../text/by-identity";
 
 /** The value being written, reused by every write (one stream writes at a time). */
 let scratch = new Uint8Array(256);
@@ -221,29 +222,21 @@ export function storedHasKey(to: i32, keyStart: i32): bool {
 }
 
 // Keys are the plugins' constants and a few configured names: each is escaped once, and its
-// bytes (`\"key\":`) are copied after that. Listed keys are held here, so none of their
-// addresses can be reused by another string while it is listed.
-const KEY_CACHE = 32;
-const cachedKeys = new StaticArray<string | null>(KEY_CACHE);
-const cachedKeyBytes = new StaticArray<ArrayBuffer | null>(KEY_CACHE);
-let nextCachedKey = 0;
+// bytes (`\"key\":`) are copied after that.
+const escapedKeys = new RecentByIdentity<ArrayBuffer>(32);
 
 /** `\"key\":` at the end of scratch. */
 export function putKey(key: string): void {
-  for (let i = 0; i < KEY_CACHE; i++) {
-    if (changetype<usize>(unchecked(cachedKeys[i])) == changetype<usize>(key)) {
-      const bytes = changetype<ArrayBuffer>(unchecked(cachedKeyBytes[i]));
-      putBytes(changetype<usize>(bytes), bytes.byteLength);
-      return;
-    }
+  const escaped = escapedKeys.find(key);
+  if (escaped !== null) {
+    putBytes(changetype<usize>(escaped), escaped.byteLength);
+    return;
   }
   const start = used;
   putEscapedString(key);
   put(0x3a);
   const bytes = new ArrayBuffer(used - start);
   memory.copy(changetype<usize>(bytes), scratch.dataStart + <usize>start, <usize>(used - start));
-  unchecked((cachedKeys[nextCachedKey] = key));
-  unchecked((cachedKeyBytes[nextCachedKey] = bytes));
-  nextCachedKey = (nextCachedKey + 1) % KEY_CACHE;
+  escapedKeys.add(key, bytes);
 }
 
