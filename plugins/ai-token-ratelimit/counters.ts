@@ -88,11 +88,6 @@ function matches(item: RuleItem, key: LimitKey, value: string): Found {
   return key.regex !== null ? key.regex!.search(value, budget) : Found.No;
 }
 
-/**
- * The counters for this request; null when no rule item matches (then no Redis traffic), UNDECIDED
- * when a value is too long to be matched within MATCH_STEPS_PER_REQUEST: keys are tried in order,
- * so an undecided key leaves unknown which limit applies. Only in onRequestHeaders.
- */
 /** The counters of `key` for `value`: the last ones when the value is the same string (a header value seen lately is; shared/text/utf8.ts). */
 function countersFor(key: LimitKey, value: string): Counters {
   const last = key.lastCounters;
@@ -102,6 +97,11 @@ function countersFor(key: LimitKey, value: string): Counters {
   return counters;
 }
 
+/**
+ * The counters for this request; null when no rule item matches (then no Redis traffic), UNDECIDED
+ * when a value is too long to be matched within MATCH_STEPS_PER_REQUEST: keys are tried in order,
+ * so an undecided key leaves unknown which limit applies. Only in onRequestHeaders.
+ */
 export function chooseCounters(config: RateLimitConfig): Counters | null {
   const global = config.global;
   if (global !== null) {

@@ -23,6 +23,13 @@ function takeBlob(status: u32): ArrayBuffer | null {
   return took(status) ? adopt(load<usize>(slots), load<u32>(slots + 4)) : null;
 }
 
+/** Like takeBlob, left where the host put it: the pointer (0 on failure or when empty), the size in `borrowedSize`. */
+function takeBorrowed(status: u32): usize {
+  const ok = took(status);
+  borrowedSize = ok ? load<u32>(slots + 4) : 0;
+  return ok ? load<usize>(slots) : 0;
+}
+
 /** Like takeBlob, decoded as UTF-8 straight from the host's block (no intermediate buffer). */
 function takeString(status: u32): string | null {
   return took(status) ? adoptString(load<usize>(slots), load<u32>(slots + 4)) : null;
@@ -99,9 +106,7 @@ export function getBufferBytes(bufferType: BufferType, start: u32, maxSize: u32)
  */
 export let borrowedSize: u32 = 0;
 export function borrowBufferBytes(bufferType: BufferType, start: u32, maxSize: u32): usize {
-  const ok = took(bufferCall(bufferType, start, maxSize));
-  borrowedSize = ok ? load<u32>(slots + 4) : 0;
-  return ok ? load<usize>(slots) : 0;
+  return takeBorrowed(bufferCall(bufferType, start, maxSize));
 }
 
 /** Size of a buffer, or -1 when it is not available. */
@@ -188,9 +193,7 @@ export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
 
 /** A property's bytes left where the host put them (see borrowBufferBytes): the pointer, 0 when unknown or empty, size in `borrowedSize`. */
 export function borrowProperty(path: ArrayBuffer): usize {
-  const ok = took(propertyCall(path));
-  borrowedSize = ok ? load<u32>(slots + 4) : 0;
-  return ok ? load<usize>(slots) : 0;
+  return takeBorrowed(propertyCall(path));
 }
 
 /** The same, decoded as UTF-8. */

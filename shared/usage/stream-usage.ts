@@ -80,7 +80,10 @@ class RequestBodyRead extends BodyReader {
   }
   read(ptr: usize, size: usize): void {
     // The body as the client sent it, before include_usage is added.
-    if (this.observer !== null) this.observer!.read(ptr, size);
+    const observer = this.observer;
+    // Not kept past this body: the module's one reader would hold a finished stream's observer.
+    this.observer = null;
+    if (observer !== null) observer.read(ptr, size);
     const info = readRequestInfoAt(ptr, <i32>size);
     this.model = info.model;
     // With inject_stream_usage off the body is read for its model only: nothing in it is refused.
