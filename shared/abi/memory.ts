@@ -42,7 +42,8 @@ export function adoptString(ptr: usize, size: u32): string {
   return text;
 }
 
-/** Frees a host-returned block (after reading it in place, or without reading it). */
+/** Frees a host-returned block (after reading it in place, or without reading it). Inlined: every host call that returns data ends here. */
+@inline
 export function release(ptr: usize): void {
   if (ptr == landing) landingTaken = false;
   else if (ptr != 0) heap.free(ptr);

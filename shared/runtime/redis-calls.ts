@@ -7,6 +7,7 @@ import * as host from "../abi/hostcalls";
 import { HttpContext } from "./context";
 import { currentContextId, enter, getRoot, getStream } from "./registry";
 import { logDebug } from "./log";
+import { IdTable } from "./id-table";
 
 /** Receives the raw RESP bytes of exactly one reply (none on a network error or timeout). */
 export abstract class RedisCallback {
@@ -30,7 +31,8 @@ export abstract class RedisCallback {
   }
 }
 
-const pending = new Map<u32, RedisCallback>();
+// Tokens come in sequence, and a stream has a call or two out at a time.
+const pending = new IdTable<RedisCallback>();
 
 /** Configures the cluster's client (credentials, operation timeout); no network I/O. */
 export function redisInit(cluster: string, username: string, password: string, timeoutMs: u32): Status {
@@ -54,9 +56,8 @@ export function redisCall(cluster: ArrayBuffer, query: usize, querySize: i32, ca
 
 /** Dispatches proxy_on_redis_call_response; called with the root id the host delivered on. */
 export function deliverRedisReply(token: u32, status: u32, size: u32): void {
-  if (!pending.has(token)) return;
-  const call = pending.get(token);
-  pending.delete(token);
+  const call = pending.delete(token);
+  if (call === null) return;
   const stream = call.ownerStream;
   let owner = call.rootId;
   // A stream's reply runs on the stream; once the stream is gone, on its root (onStreamGone).

@@ -1,39 +1,38 @@
 /** Live contexts by id, the root factory, and which context the host is calling into now. */
 import { RootContext, HttpContext } from "./context";
+import { IdTable } from "./id-table";
 
 let rootFactory: (id: u32) => RootContext = (id: u32): RootContext => new RootContext(id);
 
 /**
  * Contexts by id, remembering the last one found: a stream's callbacks come in runs (headers,
  * body, Redis reply, …), and a plugin mostly has one root, asked for by every stream it creates
- * and every Redis reply.
+ * and every Redis reply. A context just created is the one the next callback is for.
  */
 class Contexts<T> {
-  private byId: Map<u32, T> = new Map<u32, T>();
+  private byId: IdTable<T> = new IdTable<T>();
   private lastId: u32 = 0;
   private last: T | null = null;
 
   find(id: u32): T | null {
     if (id == this.lastId && this.last !== null) return this.last;
-    if (!this.byId.has(id)) return null;
     const found = this.byId.get(id);
+    if (found === null) return null;
     this.lastId = id;
     this.last = found;
     return found;
   }
 
   set(id: u32, context: T): void {
-    if (id == this.lastId) this.last = null;
     this.byId.set(id, context);
+    this.lastId = id;
+    this.last = context;
   }
 
   /** Removes and returns the context, or null when there was none. */
   remove(id: u32): T | null {
-    const found = this.find(id);
-    if (found === null) return null;
-    this.last = null;
-    this.byId.delete(id);
-    return found;
+    if (id == this.lastId) this.last = null;
+    return this.byId.delete(id);
   }
 }
 

@@ -61,33 +61,34 @@ function current(): JsonValue | null {
   return inner !== null && inner.kind == JsonKind.Object ? inner : null;
 }
 
-/** An empty array with room for 16 items. */
-function reserved<T>(): Array<T> {
-  const array = new Array<T>(16);
-  array.length = 0;
-  return array;
-}
-
 const KIND_STRING: u8 = 0;
 const KIND_INT: u8 = 1;
 const KIND_BOOL: u8 = 2;
 const KIND_JSON: u8 = 3;
 
+/** A plugin's attributes fit from the start; more double the room. */
+const INITIAL_ROOM = 16;
+
+/** `from`'s first `count` items in a new array of `room`. */
+function grown<T>(from: StaticArray<T>, count: i32, room: i32): StaticArray<T> {
+  const to = new StaticArray<T>(room);
+  for (let i = 0; i < count; i++) unchecked((to[i] = from[i]));
+  return to;
+}
+
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
-  // Kept in key order; a value is a string (string, JSON) or an integer (int, bool), by kind.
-  // Room for a plugin's attributes from the start: growing four arrays key by key cost more than the write.
-  private keys: Array<string> = reserved<string>();
-  private kinds: Array<u8> = reserved<u8>();
-  private texts: Array<string> = reserved<string>();
-  private ints: Array<i64> = reserved<i64>();
+  // Kept in key order, the first `count` of each; a value is a string (string, JSON) or an integer
+  // (int, bool), by kind. Fixed arrays written in place: a push per key and array cost more than the write.
+  private count: i32 = 0;
+  private keys: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
+  private kinds: StaticArray<u8> = new StaticArray<u8>(INITIAL_ROOM);
+  private texts: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
+  private ints: StaticArray<i64> = new StaticArray<i64>(INITIAL_ROOM);
 
   /** Empty again, keeping its arrays (ai_log's writers reuse one per module: see `aiLog`). */
   clear(): AiLog {
-    this.keys.length = 0;
-    this.kinds.length = 0;
-    this.texts.length = 0;
-    this.ints.length = 0;
+    this.count = 0;
     return this;
   }
 
@@ -107,33 +108,36 @@ export class AiLog {
 
   /** Sets `key`, kept in order (a handful of keys: an insertion, no sort call). */
   private set(key: string, kind: u8, text: string, int: i64): AiLog {
-    const keys = this.keys;
+    const count = this.count;
     let at = 0;
-    while (at < keys.length && unchecked(keys[at]) < key) at++;
-    if (at < keys.length && unchecked(keys[at]) == key) {
-      unchecked((this.kinds[at] = kind));
-      unchecked((this.texts[at] = text));
-      unchecked((this.ints[at] = int));
-      return this;
+    while (at < count && unchecked(this.keys[at]) < key) at++;
+    if (at == count || unchecked(this.keys[at]) != key) {
+      if (count == this.keys.length) this.grow(count * 2);
+      const keys = this.keys;
+      const kinds = this.kinds;
+      const texts = this.texts;
+      const ints = this.ints;
+      for (let i = count; i > at; i--) {
+        unchecked((keys[i] = keys[i - 1]));
+        unchecked((kinds[i] = kinds[i - 1]));
+        unchecked((texts[i] = texts[i - 1]));
+        unchecked((ints[i] = ints[i - 1]));
+      }
+      this.count = count + 1;
     }
-    const kinds = this.kinds;
-    const texts = this.texts;
-    const ints = this.ints;
-    keys.push(key);
-    kinds.push(kind);
-    texts.push(text);
-    ints.push(int);
-    for (let i = keys.length - 1; i > at; i--) {
-      unchecked((keys[i] = keys[i - 1]));
-      unchecked((kinds[i] = kinds[i - 1]));
-      unchecked((texts[i] = texts[i - 1]));
-      unchecked((ints[i] = ints[i - 1]));
-    }
-    unchecked((keys[at] = key));
-    unchecked((kinds[at] = kind));
-    unchecked((texts[at] = text));
-    unchecked((ints[at] = int));
+    unchecked((this.keys[at] = key));
+    unchecked((this.kinds[at] = kind));
+    unchecked((this.texts[at] = text));
+    unchecked((this.ints[at] = int));
     return this;
+  }
+
+  private grow(room: i32): void {
+    const count = this.count;
+    this.keys = grown<string>(this.keys, count, room);
+    this.kinds = grown<u8>(this.kinds, count, room);
+    this.texts = grown<string>(this.texts, count, room);
+    this.ints = grown<i64>(this.ints, count, room);
   }
 
   /** The value at `i` as JSON text (the general case only). */
@@ -151,7 +155,7 @@ export class AiLog {
    */
   private putPairs(separator: i32, storedEnd: i32): bool {
     const keys = this.keys;
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < this.count; i++) {
       if (i > 0 || separator != 0) put(0x2c);
       const keyStart = writtenBytes();
       putKey(unchecked(keys[i]));
@@ -190,7 +194,7 @@ export class AiLog {
 
   /** Merges the attributes set so far into the filter state; `plugin` names the warning. */
   write(plugin: string): void {
-    if (this.keys.length == 0) return;
+    if (this.count == 0) return;
     const stored = borrowProperty(AI_LOG);
     const size = this.encode(stored, stored == 0 ? 0 : <i32>borrowedSize());
     releaseBorrowed(stored);
@@ -205,7 +209,9 @@ export class AiLog {
       logWarn(plugin + ": ai_log in filter state is not a JSON object; left as it is");
       return;
     }
-    const keys = this.keys.slice(0);
+    const ours = new Array<string>(this.count);
+    for (let i = 0; i < this.count; i++) unchecked((ours[i] = this.keys[i]));
+    const keys = ours.slice(0);
     for (let i = 0; i < before.keys.length; i++) {
       const key = unchecked(before.keys[i]);
       if (!keys.includes(key)) keys.push(key);
@@ -214,9 +220,9 @@ export class AiLog {
     let object = "{";
     for (let i = 0; i < keys.length; i++) {
       const key = unchecked(keys[i]);
-      const ours = this.keys.indexOf(key);
+      const at = ours.indexOf(key);
       // A repeated key is read as Go reads it: the last one wins.
-      const value = ours >= 0 ? this.jsonAt(ours) : written(before.get(key)!);
+      const value = at >= 0 ? this.jsonAt(at) : written(before.get(key)!);
       object += (i > 0 ? "," : "") + jsonString(key) + ":" + value;
     }
     const quoted = jsonString(object + "}");
