@@ -221,22 +221,33 @@ export function storedHasKey(to: i32, keyStart: i32): bool {
   return false;
 }
 
-// Keys are the plugins' constants and a few configured names: each is escaped once, and its
-// bytes (`\"key\":`) are copied after that.
+// Keys are the plugins' constants and a few configured names, and most string values are the
+// plugins' constants too (a status): each is escaped once, and its bytes copied after that.
 const escapedKeys = new RecentByIdentity<ArrayBuffer>(32);
+const escapedLiterals = new RecentByIdentity<ArrayBuffer>(16);
 
-/** `\"key\":` at the end of scratch. */
-export function putKey(key: string): void {
-  const escaped = escapedKeys.find(key);
+/** `text` as putEscapedString writes it, with `:` after it when `colon`: from the bytes `cache` kept for it, else written and kept. */
+function putCached(cache: RecentByIdentity<ArrayBuffer>, text: string, colon: bool): void {
+  const escaped = cache.find(text);
   if (escaped !== null) {
     putBytes(changetype<usize>(escaped), escaped.byteLength);
     return;
   }
   const start = used;
-  putEscapedString(key);
-  put(0x3a);
+  putEscapedString(text);
+  if (colon) put(0x3a);
   const bytes = new ArrayBuffer(used - start);
   memory.copy(changetype<usize>(bytes), scratch.dataStart + <usize>start, <usize>(used - start));
-  escapedKeys.add(key, bytes);
+  cache.add(text, bytes);
 }
 
+/** `\"key\":` at the end of scratch. */
+export function putKey(key: string): void {
+  putCached(escapedKeys, key, true);
+}
+
+/** A string value as putEscapedString writes it; a string of the module's own (a literal, never traffic) from its kept bytes. */
+export function putStringValue(text: string): void {
+  if (changetype<usize>(text) < __heap_base) putCached(escapedLiterals, text, false);
+  else putEscapedString(text);
+}

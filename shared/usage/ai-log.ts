@@ -18,7 +18,7 @@
 import { PropertyPath, getProperty, setProperty, setPropertyAt, borrowProperty, borrowedSize, releaseBorrowed, logWarn } from "../index";
 import { parseJson, JsonKind, JsonValue, jsonString } from "../json/index";
 import {
-  startValue, valueStart, writtenBytes, put, putBytes, putKey, putEscaped, putEscapedString, putInt, findMemberStarts, storedHasKey,
+  startValue, valueStart, writtenBytes, put, putBytes, putKey, putEscaped, putStringValue, putInt, findMemberStarts, storedHasKey,
 } from "./ai-log-bytes";
 
 const AI_LOG = new PropertyPath(["ai_log"]);
@@ -78,13 +78,15 @@ function grown<T>(from: StaticArray<T>, count: i32, room: i32): StaticArray<T> {
 
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
-  // Kept in key order, the first `count` of each; a value is a string (string, JSON) or an integer
-  // (int, bool), by kind. Fixed arrays written in place: a push per key and array cost more than the write.
+  // The first `count` of each array, in the order set: a value is a string (string, JSON) or an
+  // integer (int, bool), by kind. `order` lists them in key order, so that a key set out of order
+  // moves one byte per later key instead of four arrays' items (the chat path runs little code).
   private count: i32 = 0;
   private keys: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
   private kinds: StaticArray<u8> = new StaticArray<u8>(INITIAL_ROOM);
   private texts: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
   private ints: StaticArray<i64> = new StaticArray<i64>(INITIAL_ROOM);
+  private order: StaticArray<i32> = new StaticArray<i32>(INITIAL_ROOM);
 
   /** Empty again, keeping its arrays (ai_log's writers reuse one per module: see `aiLog`). */
   clear(): AiLog {
@@ -106,29 +108,31 @@ export class AiLog {
     return this.set(key, KIND_JSON, json, 0);
   }
 
-  /** Sets `key`, kept in order (a handful of keys: an insertion, no sort call). */
+  /** Sets `key`: a key set before gets the new value, a new one its place in `order`. */
   private set(key: string, kind: u8, text: string, int: i64): AiLog {
     const count = this.count;
     let at = 0;
-    while (at < count && unchecked(this.keys[at]) < key) at++;
-    if (at == count || unchecked(this.keys[at]) != key) {
-      if (count == this.keys.length) this.grow(count * 2);
-      const keys = this.keys;
-      const kinds = this.kinds;
-      const texts = this.texts;
-      const ints = this.ints;
-      for (let i = count; i > at; i--) {
-        unchecked((keys[i] = keys[i - 1]));
-        unchecked((kinds[i] = kinds[i - 1]));
-        unchecked((texts[i] = texts[i - 1]));
-        unchecked((ints[i] = ints[i - 1]));
+    let entry = count;
+    while (at < count) {
+      const listed = unchecked(this.keys[unchecked(this.order[at])]);
+      if (listed == key) {
+        entry = unchecked(this.order[at]);
+        break;
       }
+      if (listed > key) break;
+      at++;
+    }
+    if (entry == count) {
+      if (count == this.keys.length) this.grow(count * 2);
+      const order = this.order;
+      for (let i = count; i > at; i--) unchecked((order[i] = order[i - 1]));
+      unchecked((order[at] = count));
       this.count = count + 1;
     }
-    unchecked((this.keys[at] = key));
-    unchecked((this.kinds[at] = kind));
-    unchecked((this.texts[at] = text));
-    unchecked((this.ints[at] = int));
+    unchecked((this.keys[entry] = key));
+    unchecked((this.kinds[entry] = kind));
+    unchecked((this.texts[entry] = text));
+    unchecked((this.ints[entry] = int));
     return this;
   }
 
@@ -138,6 +142,7 @@ export class AiLog {
     this.kinds = grown<u8>(this.kinds, count, room);
     this.texts = grown<string>(this.texts, count, room);
     this.ints = grown<i64>(this.ints, count, room);
+    this.order = grown<i32>(this.order, count, room);
   }
 
   /** The value at `i` as JSON text (the general case only). */
@@ -154,15 +159,15 @@ export class AiLog {
    * here, occurs in the first `storedEnd` bytes (a stored value that holds it already).
    */
   private putPairs(separator: i32, storedEnd: i32): bool {
-    const keys = this.keys;
-    for (let i = 0; i < this.count; i++) {
-      if (i > 0 || separator != 0) put(0x2c);
+    for (let k = 0; k < this.count; k++) {
+      const i = unchecked(this.order[k]);
+      if (k > 0 || separator != 0) put(0x2c);
       const keyStart = writtenBytes();
-      putKey(unchecked(keys[i]));
+      putKey(unchecked(this.keys[i]));
       // `\"key\":` in the stored value: that key is there already.
       if (storedEnd > 0 && storedHasKey(storedEnd, keyStart)) return false;
       const kind = unchecked(this.kinds[i]);
-      if (kind == KIND_STRING) putEscapedString(unchecked(this.texts[i]));
+      if (kind == KIND_STRING) putStringValue(unchecked(this.texts[i]));
       else if (kind == KIND_INT) putInt(unchecked(this.ints[i]));
       else if (kind == KIND_BOOL) putEscaped(unchecked(this.ints[i]) != 0 ? "true" : "false");
       else putEscaped(unchecked(this.texts[i]));
@@ -211,6 +216,7 @@ export class AiLog {
     }
     const ours = new Array<string>(this.count);
     for (let i = 0; i < this.count; i++) unchecked((ours[i] = this.keys[i]));
+    // `ours` is in the order set, and jsonAt takes that order's index.
     const keys = ours.slice(0);
     for (let i = 0; i < before.keys.length; i++) {
       const key = unchecked(before.keys[i]);

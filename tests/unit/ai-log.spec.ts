@@ -56,6 +56,16 @@ describe("AiLog.encode", () => {
     expect(back.get("j")!.get("x")!.items[1].text).toBe("<");
   });
 
+  it("writes a literal value from its bytes kept since the first write, the same as an equal string built at run time", () => {
+    const built = "say " + '"' + "hi" + '"' + " <now>";
+    const once = encodeAlone(aiLog().string("k", 'say "hi" <now>'));
+    const twice = encodeAlone(aiLog().string("k", 'say "hi" <now>'));
+    const fresh = encodeAlone(aiLog().string("k", built));
+    expect(twice).toBe(once);
+    expect(fresh).toBe(once);
+    expect(readBack(twice).get("k")!.text).toBe(built);
+  });
+
   it("keeps one value per key, the last set", () => {
     expect(encodeAlone(aiLog().string("k", "first").int("k", 2))).toBe(storedForm('{"k":2}'));
   });
