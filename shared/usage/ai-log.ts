@@ -80,7 +80,7 @@ function grown<T>(from: StaticArray<T>, count: i32, room: i32): StaticArray<T> {
 export class AiLog {
   // The first `count` of each array, in the order set: a value is a string (string, JSON) or an
   // integer (int, bool), by kind. `order` lists them in key order, so that a key set out of order
-  // moves one byte per later key instead of four arrays' items (the chat path runs little code).
+  // moves one index per later key instead of four arrays' items (the chat path runs little code).
   private count: i32 = 0;
   private keys: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
   private kinds: StaticArray<u8> = new StaticArray<u8>(INITIAL_ROOM);
@@ -90,6 +90,8 @@ export class AiLog {
 
   /** Empty again, keeping its arrays (ai_log's writers reuse one per module: see `aiLog`). */
   clear(): AiLog {
+    // A fixed array keeps every item alive: the last stream's values (text from its request) are let go.
+    for (let i = 0; i < this.count; i++) unchecked((this.texts[i] = ""));
     this.count = 0;
     return this;
   }
