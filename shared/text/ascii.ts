@@ -41,9 +41,18 @@ export function indexOfAsciiCaseless(text: string, needle: string): i32 {
   return -1;
 }
 
-/** Whether the ASCII string `text` is exactly the `size` bytes at `ptr`. */
+/**
+ * Whether the ASCII string `text` is exactly the `size` bytes at `ptr`. Inlined, so that the
+ * length test costs no call: callers try many candidates (recent strings, key names), mostly of
+ * another length.
+ */
+@inline
 export function asciiMatches(text: string, ptr: usize, size: usize): bool {
-  if (<usize>text.length != size) return false;
+  return <usize>text.length == size && sameAsciiBytes(text, ptr, size);
+}
+
+/** Whether the first `size` characters of the ASCII string `text` are the `size` bytes at `ptr`. */
+function sameAsciiBytes(text: string, ptr: usize, size: usize): bool {
   const chars = changetype<usize>(text);
   for (let k: usize = 0; k < size; k++) {
     if (load<u16>(chars + (k << 1)) != <u16>load<u8>(ptr + k)) return false;

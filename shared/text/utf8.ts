@@ -38,11 +38,8 @@ export function decodeUtf8Recent(ptr: usize, size: usize): string {
   if (size == 0 || size > MAX_RECENT_BYTES) return decodeUtf8(ptr, size);
   for (let i = 0; i < RECENT_STRINGS; i++) {
     const seen = unchecked(recentStrings[i]);
-    // A reference test: `seen !== null` on a string would be a call of String.__eq per entry; the
-    // length first, so that the eight entries cost no call unless one has the size.
-    if (changetype<usize>(seen) != 0 && <usize>changetype<string>(seen).length == size && asciiMatches(changetype<string>(seen), ptr, size)) {
-      return changetype<string>(seen);
-    }
+    // A reference test: `seen !== null` on a string would be a call of String.__eq per entry.
+    if (changetype<usize>(seen) != 0 && asciiMatches(changetype<string>(seen), ptr, size)) return changetype<string>(seen);
   }
   const text = decodeUtf8(ptr, size);
   // Only ASCII is kept: one character per byte.
