@@ -33,8 +33,30 @@ export class CommandBuilder {
   }
 
   arg(value: string): CommandBuilder {
+    // Commands and keys are ASCII nearly always: copied in one pass, unit by unit, with the
+    // length as the size; text with another character is written again as UTF-8.
+    const start = this.length;
+    const length = value.length;
+    const at = this.header(length);
+    const chars = changetype<usize>(value);
+    let i = 0;
+    // Four units at a time while all four are ASCII, narrowed to four bytes.
+    while (i + 4 <= length) {
+      const units = load<u64>(chars + (<usize>i << 1));
+      if ((units & 0xff80ff80ff80ff80) != 0) break;
+      store<u32>(at + <usize>i, <u32>((units & 0xff) | ((units >> 8) & 0xff00) | ((units >> 16) & 0xff0000) | ((units >> 24) & 0xff000000)));
+      i += 4;
+    }
+    while (i < length) {
+      const c = load<u16>(chars + (<usize>i << 1));
+      if (c >= 0x80) break;
+      store<u8>(at + <usize>i, <u8>c);
+      i++;
+    }
+    if (i == length) return this.trailer(length);
+    this.length = start;
     const size = String.UTF8.byteLength(value);
-    String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, this.header(size));
+    String.UTF8.encodeUnsafe(chars, length, this.header(size));
     return this.trailer(size);
   }
 

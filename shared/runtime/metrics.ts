@@ -96,13 +96,28 @@ export class LabelledCounters {
   // The labels shown in names: model and consumer, or OVERFLOW_LABEL past MAX_LABEL_VALUES.
   private modelShown: string = "";
   private consumerShown: string = "";
+  // The strings given last and their labels (trafficLabel).
+  private modelGiven: string = "";
+  private modelLabel: string = "";
+  private consumerGiven: string = "";
+  private consumerLabel: string = "";
   private suffixes: Array<string> = [];
   private ids: Array<u32> = [];
 
   id(route: string, cluster: string, model: string, consumer: string, suffix: string): u32 {
-    // A short clean label comes back as the same string, so the comparisons below stay by identity.
-    model = trafficLabel(model);
-    consumer = trafficLabel(consumer);
+    // The same model and consumer objects come back request after request (recent strings,
+    // literals): their labels are made once, and a short clean label is the string itself, so the
+    // comparisons below stay by identity.
+    if (changetype<usize>(model) != changetype<usize>(this.modelGiven)) {
+      this.modelGiven = model;
+      this.modelLabel = trafficLabel(model);
+    }
+    if (changetype<usize>(consumer) != changetype<usize>(this.consumerGiven)) {
+      this.consumerGiven = consumer;
+      this.consumerLabel = trafficLabel(consumer);
+    }
+    model = this.modelLabel;
+    consumer = this.consumerLabel;
     if (!same(route, this.route) || !same(cluster, this.cluster) || !same(model, this.model) || !same(consumer, this.consumer)) {
       this.route = route;
       this.cluster = cluster;

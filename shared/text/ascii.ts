@@ -51,10 +51,21 @@ export function asciiMatches(text: string, ptr: usize, size: usize): bool {
   return <usize>text.length == size && sameAsciiBytes(text, ptr, size);
 }
 
-/** Whether the first `size` characters of the ASCII string `text` are the `size` bytes at `ptr`. */
+/**
+ * Whether the first `size` characters of the ASCII string `text` are the `size` bytes at `ptr`:
+ * four at a time, each group of four bytes widened to the four UTF-16 units it would be (every
+ * caller compares header values, names and keys, which are mostly longer than eight bytes).
+ */
 function sameAsciiBytes(text: string, ptr: usize, size: usize): bool {
   const chars = changetype<usize>(text);
-  for (let k: usize = 0; k < size; k++) {
+  let k: usize = 0;
+  while (k + 4 <= size) {
+    const bytes = <u64>load<u32>(ptr + k);
+    const widened = (bytes & 0xff) | ((bytes & 0xff00) << 8) | ((bytes & 0xff0000) << 16) | ((bytes & 0xff000000) << 24);
+    if (load<u64>(chars + (k << 1)) != widened) return false;
+    k += 4;
+  }
+  for (; k < size; k++) {
     if (load<u16>(chars + (k << 1)) != <u16>load<u8>(ptr + k)) return false;
   }
   return true;

@@ -25,9 +25,13 @@ export function writtenBytes(): i32 {
   return used;
 }
 
-/** Room for `extra` more bytes. */
+/** Room for `extra` more bytes. Inlined: every write asks, and the buffer has room nearly always. */
+@inline
 function ensure(extra: i32): void {
-  if (used + extra <= scratch.length) return;
+  if (used + extra > scratch.length) grow(extra);
+}
+
+function grow(extra: i32): void {
   const bigger = new Uint8Array(max(scratch.length * 2, used + extra));
   bigger.set(scratch.subarray(0, used));
   scratch = bigger;

@@ -79,14 +79,17 @@ function grown<T>(from: StaticArray<T>, count: i32, room: i32): StaticArray<T> {
 /** One plugin's attributes for this stream's `ai_log`; valid while the stream lives. */
 export class AiLog {
   // The first `count` of each array, in the order set: a value is a string (string, JSON) or an
-  // integer (int, bool), by kind. `order` lists them in key order, so that a key set out of order
-  // moves one index per later key instead of four arrays' items (the chat path runs little code).
+  // integer (int, bool), by kind. `order` lists them in key order once sortKeys has run.
   private count: i32 = 0;
   private keys: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
   private kinds: StaticArray<u8> = new StaticArray<u8>(INITIAL_ROOM);
   private texts: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
   private ints: StaticArray<i64> = new StaticArray<i64>(INITIAL_ROOM);
   private order: StaticArray<i32> = new StaticArray<i32>(INITIAL_ROOM);
+  // The keys of the last write that sorted them, and their order (sortKeys).
+  private sortedCount: i32 = -1;
+  private sortedKeys: StaticArray<string> = new StaticArray<string>(INITIAL_ROOM);
+  private sortedOrder: StaticArray<i32> = new StaticArray<i32>(INITIAL_ROOM);
 
   /** Empty again, keeping its arrays (ai_log's writers reuse one per module: see `aiLog`). */
   clear(): AiLog {
@@ -110,25 +113,21 @@ export class AiLog {
     return this.set(key, KIND_JSON, json, 0);
   }
 
-  /** Sets `key`: a key set before gets the new value, a new one its place in `order`. */
+  /** Sets `key`: a key set before gets the new value, a new one is added (ordered at the write). */
   private set(key: string, kind: u8, text: string, int: i64): AiLog {
     const count = this.count;
-    let at = 0;
+    const keys = this.keys;
     let entry = count;
-    while (at < count) {
-      const listed = unchecked(this.keys[unchecked(this.order[at])]);
-      if (listed == key) {
-        entry = unchecked(this.order[at]);
+    for (let i = 0; i < count; i++) {
+      const listed = unchecked(keys[i]);
+      // Keys are mostly the plugin's literals: the same object, or another length, answers without a call.
+      if (changetype<usize>(listed) == changetype<usize>(key) || (listed.length == key.length && listed == key)) {
+        entry = i;
         break;
       }
-      if (listed > key) break;
-      at++;
     }
     if (entry == count) {
-      if (count == this.keys.length) this.grow(count * 2);
-      const order = this.order;
-      for (let i = count; i > at; i--) unchecked((order[i] = order[i - 1]));
-      unchecked((order[at] = count));
+      if (count == keys.length) this.grow(count * 2);
       this.count = count + 1;
     }
     unchecked((this.keys[entry] = key));
@@ -136,6 +135,49 @@ export class AiLog {
     unchecked((this.texts[entry] = text));
     unchecked((this.ints[entry] = int));
     return this;
+  }
+
+  /**
+   * `order` for the keys set: their indexes in key order. A plugin sets the same literal keys in
+   * the same order on every chat, so the last write's order is kept with its keys and reused when
+   * they are the very same strings; else the keys are sorted (insertion sort: a few of them).
+   */
+  private sortKeys(): void {
+    const count = this.count;
+    const keys = this.keys;
+    const order = this.order;
+    if (count == this.sortedCount) {
+      let same = true;
+      for (let i = 0; i < count; i++) {
+        if (changetype<usize>(unchecked(keys[i])) != changetype<usize>(unchecked(this.sortedKeys[i]))) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        for (let i = 0; i < count; i++) unchecked((order[i] = this.sortedOrder[i]));
+        return;
+      }
+    }
+    for (let i = 0; i < count; i++) {
+      const key = unchecked(keys[i]);
+      let at = i;
+      while (at > 0 && unchecked(keys[unchecked(order[at - 1])]) > key) {
+        unchecked((order[at] = order[at - 1]));
+        at--;
+      }
+      unchecked((order[at] = i));
+    }
+    if (this.sortedKeys.length < count) {
+      this.sortedKeys = new StaticArray<string>(keys.length);
+      this.sortedOrder = new StaticArray<i32>(keys.length);
+    }
+    // Held here, so that no other string can take these addresses while they are compared by them.
+    for (let i = 0; i < count; i++) {
+      unchecked((this.sortedKeys[i] = keys[i]));
+      unchecked((this.sortedOrder[i] = order[i]));
+    }
+    this.sortedCount = count;
   }
 
   private grow(room: i32): void {
@@ -182,6 +224,7 @@ export class AiLog {
    * 0 for none) with our pairs merged in; -1 when only the general case can merge them.
    */
   encode(ptr: usize, size: i32): i32 {
+    this.sortKeys();
     startValue();
     if (size == 0) {
       put(0x7b);

@@ -66,6 +66,20 @@ describe("AiLog.encode", () => {
     expect(readBack(twice).get("k")!.text).toBe(built);
   });
 
+  it("sorts keys set in any order, write after write: the same keys again, in another order, or others of the same count", () => {
+    const sorted = storedForm('{"a":1,"m":2,"z":3}');
+    for (let round = 0; round < 2; round++) {
+      expect(encodeAlone(aiLog().int("z", 3).int("a", 1).int("m", 2))).toBe(sorted);
+      expect(encodeAlone(aiLog().int("z", 3).int("a", 1).int("m", 2))).toBe(sorted);
+      expect(encodeAlone(aiLog().int("m", 2).int("z", 3).int("a", 1))).toBe(sorted);
+      // Other keys, as many, right after: the last order does not fit them.
+      expect(encodeAlone(aiLog().int("b", 1).int("y", 2).int("n", 3))).toBe(storedForm('{"b":1,"n":3,"y":2}'));
+      // Equal keys built at run time are the same keys.
+      const m = "mm".substring(1);
+      expect(encodeAlone(aiLog().int("z", 3).int(m, 2).int("a", 1).int(m, 2))).toBe(sorted);
+    }
+  });
+
   it("keeps one value per key, the last set", () => {
     expect(encodeAlone(aiLog().string("k", "first").int("k", 2))).toBe(storedForm('{"k":2}'));
   });

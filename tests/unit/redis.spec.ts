@@ -16,6 +16,13 @@ describe("RESP encoder", () => {
   it("writes an array of bulk strings with byte lengths", () => {
     expect(String.UTF8.decode(encodeCommand(["get", "chat_quota:zürich"]))).toBe("*2\r\n$3\r\nget\r\n$18\r\nchat_quota:zürich\r\n");
     expect(String.UTF8.decode(encodeCommand(["x", ""]))).toBe("*2\r\n$1\r\nx\r\n$0\r\n\r\n");
+    // A character past ASCII anywhere (in a group of four, in the tail, first, last) gives UTF-8 and its byte length.
+    const keys = ["é", "aé", "abcé", "abcdé", "abcdefgé", "éabcdefgh", "abcdefghijk", "模型-名", "k😀"];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const size = String.UTF8.byteLength(key);
+      expect(String.UTF8.decode(encodeCommand(["get", key]))).toBe("*2\r\n$3\r\nget\r\n$" + size.toString() + "\r\n" + key + "\r\n");
+    }
   });
 
   it("writes integers to the int64 bounds, joined arguments and pre-encoded bytes", () => {

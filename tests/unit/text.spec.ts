@@ -1,4 +1,4 @@
-import { lowerAscii, indexOfAsciiCaseless, decodeUtf8, decodeUtf8Recent } from "../../shared/text/index";
+import { lowerAscii, indexOfAsciiCaseless, asciiMatches, decodeUtf8, decodeUtf8Recent } from "../../shared/text/index";
 
 describe("lowerAscii", () => {
   it("folds A-Z only, leaving other characters as they are", () => {
@@ -27,6 +27,27 @@ describe("indexOfAsciiCaseless", () => {
   it("folds only A-Z: other characters must match exactly", () => {
     expect(indexOfAsciiCaseless("a[b", "a{b")).toBe(-1);
     expect(indexOfAsciiCaseless("ÀB", "àb")).toBe(-1);
+  });
+});
+
+/** `text` with its character at `at` replaced by `c`. */
+function withCharAt(text: string, at: i32, c: string): string {
+  return text.substring(0, at) + c + text.substring(at + 1);
+}
+
+describe("asciiMatches", () => {
+  it("is true for the same text at every length around the four-byte groups, and false for a difference at any position", () => {
+    for (let length = 0; length < 14; length++) {
+      const text = "abcdefghijklmnop".substring(0, length);
+      const bytes = String.UTF8.encode(text);
+      expect(asciiMatches(text, changetype<usize>(bytes), <usize>length)).toBe(true);
+      for (let at = 0; at < length; at++) {
+        const other = String.UTF8.encode(withCharAt(text, at, "X"));
+        expect(asciiMatches(text, changetype<usize>(other), <usize>length)).toBe(false);
+      }
+      // One byte more or fewer is another length.
+      if (length > 0) expect(asciiMatches(text, changetype<usize>(bytes), <usize>length - 1)).toBe(false);
+    }
   });
 });
 
