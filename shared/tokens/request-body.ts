@@ -81,6 +81,19 @@ const FOLDED = memory.data(LONGEST_NAME);
  * key that is not valid Unicode: parsers keep, replace or refuse a lone surrogate or a bad byte.
  */
 function keyOf(ptr: usize, start: i32, end: i32): i32 {
+  // Nearly every key is plain lower case (`model`, `messages`): compared as it is, nothing folded.
+  let plainEnd = start;
+  while (plainEnd < end) {
+    const c = <u32>load<u8>(ptr + <usize>plainEnd);
+    if ((c < 0x61 || c > 0x7a) && c != 0x5f) break;
+    plainEnd++;
+  }
+  if (plainEnd == end) {
+    for (let i = 0; i < KEY_NAMES.length; i++) {
+      if (asciiMatches(unchecked(KEY_NAMES[i]), ptr + <usize>start, <usize>(end - start))) return i + 1;
+    }
+    return KEY_OTHER;
+  }
   let count = 0;
   let exact = true;
   let pos = start;
