@@ -89,10 +89,8 @@ function keyOf(ptr: usize, start: i32, end: i32): i32 {
     plainEnd++;
   }
   if (plainEnd == end) {
-    for (let i = 0; i < KEY_NAMES.length; i++) {
-      if (asciiMatches(unchecked(KEY_NAMES[i]), ptr + <usize>start, <usize>(end - start))) return i + 1;
-    }
-    return KEY_OTHER;
+    const id = keyNameId(ptr + <usize>start, <usize>(end - start));
+    return id == 0 ? KEY_OTHER : id;
   }
   let count = 0;
   let exact = true;
@@ -123,12 +121,18 @@ function keyOf(ptr: usize, start: i32, end: i32): i32 {
     count++;
   }
   if (count > LONGEST_NAME) return KEY_OTHER;
+  const id = keyNameId(FOLDED, <usize>count);
+  if (id == 0) return KEY_OTHER;
+  if (exact) return id;
+  return id >= FIRST_LIMIT_KEY ? KEY_UNDECIDABLE_LIMIT : KEY_UNDECIDABLE;
+}
+
+/** The id of the key name that is exactly the `size` bytes at `ptr`, or 0 for none. */
+function keyNameId(ptr: usize, size: usize): i32 {
   for (let i = 0; i < KEY_NAMES.length; i++) {
-    if (!asciiMatches(unchecked(KEY_NAMES[i]), FOLDED, <usize>count)) continue;
-    if (exact) return i + 1;
-    return i + 1 >= FIRST_LIMIT_KEY ? KEY_UNDECIDABLE_LIMIT : KEY_UNDECIDABLE;
+    if (asciiMatches(unchecked(KEY_NAMES[i]), ptr, size)) return i + 1;
   }
-  return KEY_OTHER;
+  return 0;
 }
 
 /**
